@@ -1,0 +1,266 @@
+import fs from 'node:fs'
+import readline from 'node:readline'
+import { createTouchpointLoader } from '../consumers/touchpoint-loader.ts'
+import {
+  brokerStateFile,
+  ensureKafkaInstalled,
+  readRunningBroker,
+  startLocalKafka,
+  terminate,
+} from '../infra/kafka/kafka-launcher.ts'
+import { createDemoTouchpointGenerator, startDemoTraffic, type DemoTraffic } from '../producers/demo-traffic.ts'
+import { createIdentifierHasher, resolveHashSecret } from '../producers/identifier-hashing.ts'
+import { createTouchpointProducer } from '../producers/touchpoint-producer.ts'
+import { buildApiServer } from '../queries/api-server.ts'
+import { migrate } from '../runtime/clickhouse-migrations.ts'
+import { openStore } from '../runtime/clickhouse-store.ts'
+import type { Config } from '../runtime/config.ts'
+import { createKafkaClient } from '../runtime/kafka-client.ts'
+import type { Logger } from '../runtime/logger.ts'
+import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
+import { findSchemaErrors, type Touchpoint } from '../schemas/touchpoint.ts'
+import { createKafkaCheck, ensurePipelineTopics, kafkaStateDir, onShutdownSignal, resolveBrokers } from './services.ts'
+
+interface Context {
+  readonly config: Config
+  readonly logger: Logger
+}
+
+function storeOptions(config: Config) {
+  return {
+    url: config.clickhouseUrl,
+    user: config.clickhouseUser,
+    password: config.clickhousePassword,
+    database: config.clickhouseDatabase,
+    dataDir: config.dataDir,
+  }
+}
+
+/** `omnistitch start`: the whole pipeline in one process, plus demo traffic. */
+export async function startCommand({ config, logger }: Context, options: { demo: boolean }): Promise<void> {
+  const { brokers, localKafka } = await resolveBrokers(config, logger, { startLocal: true })
+  const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
+  await ensurePipelineTopics(kafka, config)
+  const store = await openStore(storeOptions(config))
+  await migrate(store, { logger })
+  const registry = createEmbeddedSchemaRegistry()
+  const loader = createTouchpointLoader({
+    kafka,
+    topic: config.touchpointTopic,
+    deadLetterTopic: config.deadLetterTopic,
+    groupId: config.consumerGroup,
+    registry,
+    store,
+    logger,
+  })
+  await loader.start()
+  const kafkaCheck = createKafkaCheck(kafka)
+  const api = buildApiServer({ store, logger, checkKafka: kafkaCheck.check })
+  const address = await api.listen({ host: config.apiHost, port: config.apiPort })
+
+  const producer = createTouchpointProducer({ kafka, topic: config.touchpointTopic, registry, logger })
+  let demo: DemoTraffic | undefined
+  if (options.demo && config.demoRate > 0) {
+    await producer.connect()
+    const hasher = createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir))
+    demo = startDemoTraffic({
+      producer,
+      generate: createDemoTouchpointGenerator({ hasher }),
+      rate: config.demoRate,
+      logger,
+    })
+  }
+
+  const lines = [
+    '',
+    'Omnistitch is running.',
+    `  API             ${address}`,
+    `  Channel stats   ${address}/v1/stats/channels`,
+    `  Readiness       ${address}/readyz`,
+    `  Kafka           ${brokers.join(',')}${localKafka ? ` (local broker, log: ${localKafka.logFile})` : ''}`,
+    `  ClickHouse      ${store.mode === 'embedded' ? `embedded chDB at ${store.embeddedPath}` : config.clickhouseUrl}, database ${store.database}`,
+    `  Demo traffic    ${demo ? `${config.demoRate} touchpoints/s` : 'off'}`,
+    'Press Ctrl-C to stop.',
+    '',
+  ]
+  process.stdout.write(lines.join('\n'))
+
+  onShutdownSignal(logger, async () => {
+    await demo?.stop()
+    await producer.disconnect()
+    await api.close()
+    await loader.stop()
+    await kafkaCheck.close().catch(() => undefined)
+    await store.close()
+    await localKafka?.stop()
+  })
+}
+
+/** `omnistitch consume`: the ClickHouse loader alone. */
+export async function consumeCommand({ config, logger }: Context): Promise<void> {
+  const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
+  const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
+  await ensurePipelineTopics(kafka, config)
+  const store = await openStore(storeOptions(config))
+  await migrate(store, { logger })
+  const loader = createTouchpointLoader({
+    kafka,
+    topic: config.touchpointTopic,
+    deadLetterTopic: config.deadLetterTopic,
+    groupId: config.consumerGroup,
+    registry: createEmbeddedSchemaRegistry(),
+    store,
+    logger,
+  })
+  await loader.start()
+  onShutdownSignal(logger, async () => {
+    await loader.stop()
+    await store.close()
+  })
+}
+
+/** `omnistitch serve`: the API alone. */
+export async function serveCommand({ config, logger }: Context): Promise<void> {
+  const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
+  const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
+  const store = await openStore(storeOptions(config))
+  await migrate(store, { logger })
+  const kafkaCheck = createKafkaCheck(kafka)
+  const api = buildApiServer({ store, logger, checkKafka: kafkaCheck.check })
+  const address = await api.listen({ host: config.apiHost, port: config.apiPort })
+  process.stdout.write(`API listening at ${address}\n`)
+  onShutdownSignal(logger, async () => {
+    await api.close()
+    await kafkaCheck.close().catch(() => undefined)
+    await store.close()
+  })
+}
+
+/** `omnistitch migrate`: apply pending ClickHouse migrations and print what was done. */
+export async function migrateCommand({ config, logger }: Context): Promise<void> {
+  const store = await openStore(storeOptions(config))
+  try {
+    const result = await migrate(store, { logger })
+    process.stdout.write(`${JSON.stringify({ database: store.database, ...result })}\n`)
+  } finally {
+    await store.close()
+  }
+}
+
+/**
+ * `omnistitch produce`: send touchpoints from an NDJSON file (one JSON touchpoint a line) or `--count` demo
+ * touchpoints. Lines that are not valid touchpoints are not sent; they go to the rejects file with the reason.
+ */
+export async function produceCommand(
+  { config, logger }: Context,
+  options: { file?: string; count: number; rejects?: string },
+): Promise<void> {
+  const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
+  const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
+  await ensurePipelineTopics(kafka, config)
+  const producer = createTouchpointProducer({
+    kafka,
+    topic: config.touchpointTopic,
+    registry: createEmbeddedSchemaRegistry(),
+    logger,
+  })
+  await producer.connect()
+  let sent = 0
+  let rejected = 0
+  try {
+    if (options.file === undefined) {
+      const generate = createDemoTouchpointGenerator({
+        hasher: createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir)),
+      })
+      for (let offset = 0; offset < options.count; offset += 500) {
+        const batch = Array.from({ length: Math.min(500, options.count - offset) }, generate)
+        await producer.send(batch)
+        sent += batch.length
+      }
+    } else {
+      const rejectsFile = options.rejects ?? `${options.file}.rejects.ndjson`
+      let rejects: fs.WriteStream | undefined
+      let batch: Touchpoint[] = []
+      let lineNumber = 0
+      const input = readline.createInterface({ input: fs.createReadStream(options.file), crlfDelay: Infinity })
+      for await (const line of input) {
+        lineNumber += 1
+        if (line.trim() === '') continue
+        const problem = checkLine(line)
+        if (problem !== undefined) {
+          rejects ??= fs.createWriteStream(rejectsFile, { flags: 'a' })
+          rejects.write(`${JSON.stringify({ line: lineNumber, reason: problem, input: line })}\n`)
+          rejected += 1
+          continue
+        }
+        batch.push(JSON.parse(line) as Touchpoint)
+        if (batch.length === 500) {
+          await producer.send(batch)
+          sent += batch.length
+          batch = []
+        }
+      }
+      await producer.send(batch)
+      sent += batch.length
+      if (rejects) await new Promise((resolve) => rejects.end(resolve))
+      if (rejected > 0) logger.warn({ rejected, rejectsFile }, 'some lines were not valid touchpoints')
+    }
+  } finally {
+    await producer.disconnect()
+  }
+  process.stdout.write(`${JSON.stringify({ topic: config.touchpointTopic, sent, rejected })}\n`)
+}
+
+function checkLine(line: string): string | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(line)
+  } catch (error) {
+    return `not JSON: ${(error as Error).message}`
+  }
+  const problems = findSchemaErrors(value)
+  return problems.length > 0 ? `Invalid touchpoint: ${problems.join('; ')}` : undefined
+}
+
+/** `omnistitch kafka start`: a local broker that runs in the background until `omnistitch kafka stop`. */
+export async function kafkaStartCommand({ config, logger }: Context): Promise<void> {
+  const stateDir = kafkaStateDir(config)
+  const running = readRunningBroker(stateDir)
+  if (running !== undefined) {
+    process.stdout.write(`Local Kafka is already running at ${running.brokers.join(',')} (pid ${running.pid})\n`)
+    return
+  }
+  const kafka = await startLocalKafka({
+    cacheDir: config.cacheDir,
+    stateDir,
+    port: config.localKafkaPort,
+    heapMb: config.localKafkaHeapMb,
+    logger,
+    tiedToParent: false,
+  })
+  const state = { pid: kafka.pid, brokers: kafka.brokers, logFile: kafka.logFile, startedAt: new Date().toISOString() }
+  fs.writeFileSync(brokerStateFile(stateDir), `${JSON.stringify(state, null, 2)}\n`)
+  process.stdout.write(
+    `Local Kafka is running at ${kafka.brokers.join(',')} (pid ${kafka.pid}, log ${kafka.logFile}).\n` +
+      'Other omnistitch commands with the same OMNISTITCH_DATA_DIR find it; stop it with `omnistitch kafka stop`.\n',
+  )
+}
+
+/** `omnistitch kafka stop`: stops the broker started by `kafka start`. */
+export async function kafkaStopCommand({ config }: Context): Promise<void> {
+  const stateDir = kafkaStateDir(config)
+  const running = readRunningBroker(stateDir)
+  fs.rmSync(brokerStateFile(stateDir), { force: true })
+  if (running === undefined) {
+    process.stdout.write('No local Kafka broker is running.\n')
+    return
+  }
+  await terminate(running.pid, 20_000)
+  process.stdout.write(`Stopped local Kafka (pid ${running.pid}).\n`)
+}
+
+/** `omnistitch kafka fetch`: fetch the Kafka jars into the cache without starting anything. */
+export function kafkaFetchCommand({ config, logger }: Context): void {
+  const libs = ensureKafkaInstalled({ cacheDir: config.cacheDir, logger })
+  process.stdout.write(`Apache Kafka jars are in ${libs}\n`)
+}

@@ -1,0 +1,93 @@
+import { Command, InvalidArgumentError } from 'commander'
+import { loadConfig, type Config } from '../runtime/config.ts'
+import { OmnistitchError } from '../runtime/errors.ts'
+import { createLogger } from '../runtime/logger.ts'
+import {
+  consumeCommand,
+  kafkaFetchCommand,
+  kafkaStartCommand,
+  kafkaStopCommand,
+  migrateCommand,
+  produceCommand,
+  serveCommand,
+  startCommand,
+} from './commands.ts'
+
+const configHelp = '\nConfiguration comes from environment variables; see the README for the full table.'
+
+function context() {
+  const config: Config = loadConfig()
+  return { config, logger: createLogger({ level: config.logLevel }) }
+}
+
+function wholeNumber(raw: string): number {
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError('expected a whole number of 0 or more')
+  return value
+}
+
+const program = new Command()
+  .name('omnistitch')
+  .description('Cross-channel analytics: capture touchpoints, stitch customers across channels, serve metrics.')
+  .showHelpAfterError()
+  .addHelpText('after', configHelp)
+
+program
+  .command('start')
+  .description(
+    'Run the whole pipeline in one process: local Kafka (unless KAFKA_BROKERS is set), migrations, the loader, the API and demo traffic.',
+  )
+  .option('--no-demo', 'do not send demo touchpoints')
+  .addHelpText('after', configHelp)
+  .action(async (options: { demo: boolean }) => startCommand(context(), options))
+
+program
+  .command('produce')
+  .description('Send touchpoints to Kafka: from an NDJSON file, or made-up demo touchpoints.')
+  .option('-f, --file <path>', 'NDJSON file, one touchpoint a line; invalid lines go to the rejects file')
+  .option('-n, --count <n>', 'without --file: how many demo touchpoints to send', wholeNumber, 100)
+  .option('--rejects <path>', 'where invalid lines go, with the reason (default: <file>.rejects.ndjson)')
+  .addHelpText('after', configHelp)
+  .action(async (options: { file?: string; count: number; rejects?: string }) => produceCommand(context(), options))
+
+program
+  .command('consume')
+  .description('Run the loader: read touchpoints from Kafka and load them into ClickHouse until stopped.')
+  .addHelpText('after', configHelp)
+  .action(async () => consumeCommand(context()))
+
+program
+  .command('serve')
+  .description('Run the HTTP API alone.')
+  .addHelpText('after', configHelp)
+  .action(async () => serveCommand(context()))
+
+program
+  .command('migrate')
+  .description('Apply pending ClickHouse migrations from schemas/clickhouse/ and print what was applied.')
+  .addHelpText('after', configHelp)
+  .action(async () => migrateCommand(context()))
+
+const kafkaCommand = program.command('kafka').description('Manage the local single-node Kafka broker.')
+kafkaCommand
+  .command('start')
+  .description('Start a local broker in the background; it runs until `omnistitch kafka stop`.')
+  .action(async () => kafkaStartCommand(context()))
+kafkaCommand
+  .command('stop')
+  .description('Stop the broker started by `omnistitch kafka start`.')
+  .action(async () => kafkaStopCommand(context()))
+kafkaCommand
+  .command('fetch')
+  .description('Fetch the Apache Kafka jars from Maven Central into the cache, and nothing else.')
+  .action(() => kafkaFetchCommand(context()))
+
+try {
+  await program.parseAsync(process.argv)
+} catch (error) {
+  if (error instanceof OmnistitchError) {
+    process.stderr.write(`omnistitch: ${error.message}\n`)
+    process.exit(error.code === 'OMNI_ERR_CONFIG_INVALID' ? 78 : 1)
+  }
+  throw error
+}

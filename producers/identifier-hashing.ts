@@ -1,0 +1,62 @@
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+
+/**
+ * Raw e-mails and phone numbers never leave the capture edge: they are normalised, then hashed with a keyed hash
+ * (HMAC-SHA256) so that the same person hashes alike in every channel while the hash cannot be reversed by someone
+ * who does not hold the secret.
+ */
+export interface IdentifierHasher {
+  email(raw: string): string | null
+  phone(raw: string): string | null
+}
+
+/** Lower-cased and trimmed; null when it is not an e-mail address. */
+export function normaliseEmail(raw: string): string | null {
+  const email = raw.trim().toLowerCase()
+  return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) ? email : null
+}
+
+/**
+ * Digits only, in international form. Russian numbers written nationally (8XXXXXXXXXX) or without a country code
+ * (10 digits starting with 9) become 7XXXXXXXXXX. Null when fewer than 10 digits remain.
+ */
+export function normalisePhone(raw: string): string | null {
+  let digits = raw.replace(/\D/g, '')
+  if (digits.length === 11 && digits.startsWith('8')) digits = `7${digits.slice(1)}`
+  if (digits.length === 10 && digits.startsWith('9')) digits = `7${digits}`
+  return digits.length >= 10 && digits.length <= 15 ? digits : null
+}
+
+export function createIdentifierHasher(secret: string): IdentifierHasher {
+  const hash = (kind: string, value: string) =>
+    crypto.createHmac('sha256', secret).update(`${kind}:${value}`).digest('hex')
+  return {
+    email: (raw) => {
+      const email = normaliseEmail(raw)
+      return email === null ? null : hash('email', email)
+    },
+    phone: (raw) => {
+      const phone = normalisePhone(raw)
+      return phone === null ? null : hash('phone', phone)
+    },
+  }
+}
+
+/**
+ * The hashing secret: the configured one, or else a random one created once and kept in the data directory, so that
+ * hashes stay stable across restarts of a local installation. Production sets OMNISTITCH_HASH_SECRET.
+ */
+export function resolveHashSecret(configured: string | undefined, dataDir: string): string {
+  if (configured !== undefined) return configured
+  const file = path.join(dataDir, 'hash-secret')
+  try {
+    return fs.readFileSync(file, 'utf8').trim()
+  } catch {
+    fs.mkdirSync(dataDir, { recursive: true })
+    const secret = crypto.randomBytes(32).toString('hex')
+    fs.writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' })
+    return secret
+  }
+}

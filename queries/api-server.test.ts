@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { FastifyInstance } from 'fastify'
+import { toTouchpointRow } from '../consumers/touchpoint-row.ts'
+import { migrate } from '../runtime/clickhouse-migrations.ts'
+import type { Store } from '../runtime/clickhouse-store.ts'
+import { openTestStore, testLogger } from '../test/helpers.ts'
+import type { Touchpoint } from '../schemas/touchpoint.ts'
+import { buildApiServer } from './api-server.ts'
+
+const base: Touchpoint = {
+  event_id: '',
+  event_time: Date.parse('2026-05-10T12:00:00Z'),
+  received_at: Date.parse('2026-05-10T12:00:01Z'),
+  channel: 'web',
+  event_type: 'page_view',
+  anonymous_id: null,
+  device_id: null,
+  customer_id: null,
+  email_hash: null,
+  phone_hash: null,
+  loyalty_card: null,
+  order_id: null,
+  revenue_minor: null,
+  currency: null,
+}
+
+describe('the API', () => {
+  let store: Store
+  let app: FastifyInstance
+  let kafkaUp = true
+
+  beforeAll(async () => {
+    store = await openTestStore()
+    await migrate(store, { logger: testLogger })
+    const touchpoints: Touchpoint[] = [
+      { ...base, event_id: '00000000-0000-4000-8000-000000000001', anonymous_id: 'cookie-a' },
+      { ...base, event_id: '00000000-0000-4000-8000-000000000002', anonymous_id: 'cookie-a' },
+      { ...base, event_id: '00000000-0000-4000-8000-000000000003', customer_id: 'C7' },
+      { ...base, event_id: '00000000-0000-4000-8000-000000000004', channel: 'store', loyalty_card: '27701' },
+      // Outside the range asked for below.
+      { ...base, event_id: '00000000-0000-4000-8000-000000000005', event_time: Date.parse('2026-07-01T00:00:00Z') },
+    ]
+    const rows = touchpoints.map((touchpoint, index) =>
+      toTouchpointRow(touchpoint, { topic: 't', partition: 0, offset: String(index), schemaId: 1 }),
+    )
+    // The same rows twice, as a re-delivery would: every count below must still see each event once.
+    await store.client.insert({ table: `${store.database}.touchpoints`, values: rows, format: 'JSONEachRow' })
+    await store.client.insert({ table: `${store.database}.touchpoints`, values: rows, format: 'JSONEachRow' })
+    app = buildApiServer({
+      store,
+      logger: testLogger,
+      checkKafka: async () => {
+        if (!kafkaUp) throw new Error('connect ECONNREFUSED 127.0.0.1:9092')
+      },
+    })
+  })
+
+  afterAll(async () => {
+    await app?.close()
+    await store?.close()
+  })
+
+  it('answers /healthz', async () => {
+    const response = await app.inject({ url: '/healthz' })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toEqual({ status: 'ok' })
+  })
+
+  it('is ready when Kafka and ClickHouse answer, and says which one does not', async () => {
+    expect((await app.inject({ url: '/readyz' })).json()).toEqual({
+      status: 'ready',
+      checks: { kafka: 'ok', clickhouse: 'ok' },
+    })
+    kafkaUp = false
+    const down = await app.inject({ url: '/readyz' })
+    kafkaUp = true
+    expect(down.statusCode).toBe(503)
+    expect(down.json()).toEqual({
+      status: 'not ready',
+      checks: { kafka: 'connect ECONNREFUSED 127.0.0.1:9092', clickhouse: 'ok' },
+    })
+  })
+
+  it('counts events and distinct persons per channel in a time range, each event once', async () => {
+    const response = await app.inject({
+      url: '/v1/stats/channels?from=2026-05-01T00:00:00Z&to=2026-06-01T00:00:00Z',
+    })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toEqual({
+      from: '2026-05-01T00:00:00.000Z',
+      to: '2026-06-01T00:00:00.000Z',
+      channels: [
+        { channel: 'web', events: 3, persons: 2 },
+        { channel: 'store', events: 1, persons: 1 },
+      ],
+    })
+  })
+
+  it.each([
+    ['from=yesterday', /querystring parameter "from" must match format "date-time"/],
+    ['to=2026-13-45T00:00:00Z', /querystring parameter "to" must match format "date-time"/],
+    ['from=2026-06-01T00:00:00Z&to=2026-05-01T00:00:00Z', /"from" must be before "to"/],
+    ['form=2026-06-01T00:00:00Z', /querystring parameter "form" is not accepted here/],
+  ])('answers ?%s with 400 naming the parameter', async (query, message) => {
+    const response = await app.inject({ url: `/v1/stats/channels?${query}` })
+    expect(response.statusCode).toBe(400)
+    const body = response.json<{ error: { code: string; message: string } }>()
+    expect(body.error.code).toBe('OMNI_ERR_API_BAD_PARAMETER')
+    expect(body.error.message).toMatch(message)
+  })
+})

@@ -1,0 +1,159 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import type { Store } from '../runtime/clickhouse-store.ts'
+import { formatDateTime64 } from '../runtime/clickhouse-values.ts'
+import { OmnistitchError, describeError } from '../runtime/errors.ts'
+import type { Logger } from '../runtime/logger.ts'
+import { loadSql } from './sql-files.ts'
+
+export interface ApiServerOptions {
+  readonly store: Store
+  readonly logger: Logger
+  /** Resolves when Kafka answers a metadata request; rejects with the reason otherwise. */
+  readonly checkKafka: () => Promise<void>
+}
+
+const channelStatsSql = loadSql('channel-stats')
+const dayMs = 24 * 60 * 60 * 1000
+
+/** Settings on every metric query: a bounded cost, whatever the request. */
+const metricQuerySettings = {
+  max_execution_time: 30,
+  max_memory_usage: '2000000000',
+  output_format_json_quote_64bit_integers: 0,
+} as const
+
+const errorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+      required: ['code', 'message'],
+    },
+  },
+} as const
+
+/**
+ * The HTTP API. Routes are defined with JSON schemas for their input and output; bad input is answered with 400 and
+ * an error naming the parameter.
+ */
+export function buildApiServer(options: ApiServerOptions): FastifyInstance {
+  const logger: FastifyBaseLogger = options.logger.child({ component: 'api' })
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { allErrors: false, coerceTypes: true, removeAdditional: false } },
+  })
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation) {
+      const first = error.validation[0]
+      const where = error.validationContext ?? 'request'
+      const params = (first?.params ?? {}) as { missingProperty?: string; additionalProperty?: string }
+      const message =
+        params.additionalProperty !== undefined
+          ? `${where} parameter "${params.additionalProperty}" is not accepted here`
+          : `${where} parameter "${first?.instancePath.replace(/^\//, '').replace(/\//g, '.') || params.missingProperty || '?'}" ${first?.message ?? 'is invalid'}`
+      return reply.status(400).send({ error: { code: 'OMNI_ERR_API_BAD_PARAMETER', message } })
+    }
+    if (error instanceof OmnistitchError) {
+      return reply.status(error.status).send({ error: { code: error.code, message: error.message } })
+    }
+    request.log.error({ err: error }, 'request failed')
+    return reply
+      .status(500)
+      .send({ error: { code: 'OMNI_ERR_INTERNAL', message: 'internal error; see the server log' } })
+  })
+
+  app.get(
+    '/healthz',
+    { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } },
+    () => ({
+      status: 'ok',
+    }),
+  )
+
+  app.get('/readyz', async (_request, reply) => {
+    const [kafka, clickhouse] = await Promise.all([
+      settle(options.checkKafka()),
+      settle(
+        options.store.client
+          .query({ query: 'SELECT 1', format: 'JSONEachRow' })
+          .then((result) => result.json())
+          .then(() => undefined),
+      ),
+    ])
+    const ready = kafka === 'ok' && clickhouse === 'ok'
+    return reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not ready', checks: { kafka, clickhouse } })
+  })
+
+  app.get<{ Querystring: { from?: string; to?: string } }>(
+    '/v1/stats/channels',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            from: {
+              type: 'string',
+              format: 'date-time',
+              description: 'Start of the range, inclusive (default: 30 days before `to`).',
+            },
+            to: { type: 'string', format: 'date-time', description: 'End of the range, exclusive (default: now).' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              from: { type: 'string' },
+              to: { type: 'string' },
+              channels: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    channel: { type: 'string' },
+                    events: { type: 'integer' },
+                    persons: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+          400: errorSchema,
+        },
+      },
+    },
+    async (request) => {
+      const to = request.query.to === undefined ? Date.now() : Date.parse(request.query.to)
+      const from = request.query.from === undefined ? to - 30 * dayMs : Date.parse(request.query.from)
+      if (from >= to) {
+        throw new OmnistitchError('OMNI_ERR_API_BAD_PARAMETER', 'querystring parameter "from" must be before "to"')
+      }
+      const channels = await options.store.client
+        .query({
+          query: channelStatsSql,
+          query_params: { database: options.store.database, from: formatDateTime64(from), to: formatDateTime64(to) },
+          format: 'JSONEachRow',
+          clickhouse_settings: metricQuerySettings,
+        })
+        .then((result) => result.json<{ channel: string; events: number; persons: number }>())
+      return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), channels }
+    },
+  )
+
+  return app
+}
+
+async function settle(check: Promise<void>): Promise<string> {
+  try {
+    await check
+    return 'ok'
+  } catch (error) {
+    return describeError(error)
+  }
+}

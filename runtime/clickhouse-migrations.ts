@@ -1,0 +1,130 @@
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Store } from './clickhouse-store.ts'
+import { OmnistitchError, describeError } from './errors.ts'
+import type { Logger } from './logger.ts'
+
+/** Where the versioned `.sql` migrations live: `schemas/clickhouse/NNNN_name.sql`. */
+export const defaultMigrationsDir = fileURLToPath(new URL('../schemas/clickhouse/', import.meta.url))
+
+export interface Migration {
+  readonly version: number
+  readonly name: string
+  readonly checksum: string
+  readonly statements: readonly string[]
+}
+
+/**
+ * Splits a migration file into statements: a statement ends with `;` at the end of a line. Comment lines
+ * (`-- ...`) are dropped. Migrations therefore keep `;` out of the middle of lines' ends inside string literals.
+ */
+export function splitStatements(sql: string): string[] {
+  const withoutComments = sql
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('--'))
+    .join('\n')
+  return withoutComments
+    .split(/;\s*$/m)
+    .map((statement) => statement.trim())
+    .filter((statement) => statement.length > 0)
+}
+
+/** Reads `NNNN_name.sql` files in version order; a gap or a duplicate version is an error. */
+export function readMigrations(dir: string = defaultMigrationsDir): Migration[] {
+  const files = fs
+    .readdirSync(dir)
+    .filter((file) => file.endsWith('.sql'))
+    .sort()
+  const migrations = files.map((file) => {
+    const match = /^(\d{4})_([a-z0-9_]+)\.sql$/.exec(file)
+    if (!match) {
+      throw new OmnistitchError(
+        'OMNI_ERR_MIGRATION_FAILED',
+        `Migration file ${file} is misnamed: expected NNNN_lower_snake_name.sql, such as 0001_touchpoints.sql`,
+      )
+    }
+    const sql = fs.readFileSync(path.join(dir, file), 'utf8')
+    return {
+      version: Number(match[1]),
+      name: match[2] ?? '',
+      checksum: crypto.createHash('sha256').update(sql).digest('hex'),
+      statements: splitStatements(sql),
+    }
+  })
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new OmnistitchError(
+        'OMNI_ERR_MIGRATION_FAILED',
+        `Migrations must be numbered 0001, 0002, ... without gaps; found version ${migration.version} at position ${index + 1}`,
+      )
+    }
+  })
+  return migrations
+}
+
+export interface MigrationResult {
+  readonly applied: readonly number[]
+  readonly alreadyApplied: readonly number[]
+}
+
+/**
+ * Applies the migrations that are not yet recorded in `<database>.schema_migrations`, in order. Safe to run twice:
+ * recorded versions are skipped, and every statement is written to be idempotent (`IF NOT EXISTS`), so a run that
+ * died halfway through a migration completes it on the next run. An applied migration whose file has changed since
+ * is an error: write a new migration instead.
+ */
+export async function migrate(store: Store, options: { logger: Logger; dir?: string }): Promise<MigrationResult> {
+  const { client, database } = store
+  const params = { database }
+  await client.command({ query: 'CREATE DATABASE IF NOT EXISTS {database:Identifier}', query_params: params })
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS {database:Identifier}.schema_migrations (
+      version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = MergeTree ORDER BY version`,
+    query_params: params,
+  })
+  const recorded = await client
+    .query({
+      query: 'SELECT version, checksum FROM {database:Identifier}.schema_migrations ORDER BY version',
+      query_params: params,
+      format: 'JSONEachRow',
+    })
+    .then((result) => result.json<{ version: number; checksum: string }>())
+  const recordedChecksums = new Map(recorded.map((row) => [Number(row.version), row.checksum]))
+
+  const applied: number[] = []
+  const alreadyApplied: number[] = []
+  for (const migration of readMigrations(options.dir)) {
+    const label = `${String(migration.version).padStart(4, '0')}_${migration.name}`
+    const known = recordedChecksums.get(migration.version)
+    if (known !== undefined) {
+      if (known !== migration.checksum) {
+        throw new OmnistitchError(
+          'OMNI_ERR_MIGRATION_CHANGED',
+          `Migration ${label} was applied to ${database} but its file has changed since; add a new migration instead of editing an applied one`,
+        )
+      }
+      alreadyApplied.push(migration.version)
+      continue
+    }
+    for (const statement of migration.statements) {
+      try {
+        await client.command({ query: statement, query_params: params })
+      } catch (error) {
+        throw new OmnistitchError('OMNI_ERR_MIGRATION_FAILED', `Migration ${label} failed: ${describeError(error)}`, {
+          cause: error,
+        })
+      }
+    }
+    await client.insert({
+      table: `${database}.schema_migrations`,
+      values: [{ version: migration.version, name: migration.name, checksum: migration.checksum }],
+      format: 'JSONEachRow',
+    })
+    options.logger.info({ migration: label, database }, 'migration applied')
+    applied.push(migration.version)
+  }
+  return { applied, alreadyApplied }
+}

@@ -1,0 +1,66 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { createChdbConnection } from 'chdb/connection'
+import { OmnistitchError, describeError } from './errors.ts'
+
+type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection']
+
+export interface StoreOptions {
+  /** ClickHouse server URL; undefined means embedded chDB. */
+  readonly url: string | undefined
+  readonly user: string
+  readonly password: string
+  /** Every table lives in this database; SQL names it through the `{database:Identifier}` parameter. */
+  readonly database: string
+  /** The data directory; chDB keeps its files under `<dataDir>/clickhouse`. */
+  readonly dataDir: string
+}
+
+/** A ClickHouse client plus what callers need to know about where it points. */
+export interface Store {
+  readonly client: ClickHouseClient
+  readonly database: string
+  readonly mode: 'embedded' | 'server'
+  /** Where chDB keeps its files (embedded mode only). */
+  readonly embeddedPath: string | undefined
+  close(): Promise<void>
+}
+
+/**
+ * Opens the ClickHouse store. Embedded mode binds chDB to `<dataDir>/clickhouse`; chDB allows one process per data
+ * directory, so a second process fails here with OMNI_ERR_STORE_LOCKED instead of at its first query.
+ *
+ * chDB ignores the client's `database` option, so SQL always names the database explicitly (bound as an identifier
+ * parameter) and both modes run the same statements.
+ */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  if (options.url !== undefined) {
+    const client = createClient({
+      url: options.url,
+      username: options.user,
+      password: options.password,
+      application: 'omnistitch',
+    })
+    return { client, database: options.database, mode: 'server', embeddedPath: undefined, close: () => client.close() }
+  }
+  const embeddedPath = path.join(options.dataDir, 'clickhouse')
+  fs.mkdirSync(embeddedPath, { recursive: true })
+  let connection: ReturnType<typeof createChdbConnection>
+  try {
+    connection = createChdbConnection({ path: embeddedPath })
+  } catch (error) {
+    // chDB prints "Cannot lock file .../status" on stderr and throws a generic connection error.
+    throw new OmnistitchError(
+      'OMNI_ERR_STORE_LOCKED',
+      `Could not open the embedded ClickHouse data directory ${embeddedPath}; most often another process holds it. ` +
+        `In embedded mode run the components that touch the store in one process (\`omnistitch start\`), stop the ` +
+        `other process, or set CLICKHOUSE_URL to use a ClickHouse server. (${describeError(error)})`,
+      { cause: error },
+    )
+  }
+  // chdb types its connection against @clickhouse/client-common, which @clickhouse/client 1.23.1 now bundles as its
+  // own copy: the same interface, two declarations. The runtime contract is the documented one.
+  const client = createClient({ connection: connection as unknown as ClientConnection })
+  return { client, database: options.database, mode: 'embedded', embeddedPath, close: () => client.close() }
+}

@@ -1,0 +1,233 @@
+import os from 'node:os'
+import path from 'node:path'
+import { z } from 'zod'
+import { OmnistitchError } from './errors.ts'
+
+/**
+ * Every setting Omnistitch reads from the environment, in one place. The README's configuration table is checked
+ * against this list by a test, so the two cannot drift.
+ */
+interface Setting<T> {
+  /** The environment variable. */
+  readonly env: string
+  /** The default, as text, for the docs; `undefined` means unset. */
+  readonly defaultText: string
+  /** What the variable accepts, in words; used in error messages. */
+  readonly accepts: string
+  readonly description: string
+  readonly schema: z.ZodType<T>
+  readonly fallback: T
+}
+
+function setting<T>(spec: Setting<T>): Setting<T> {
+  return spec
+}
+
+const port = (accepts = 'a port number from 0 to 65535 (0 picks a free port)') => ({
+  schema: z.coerce.number().int().min(0).max(65535),
+  accepts,
+})
+const positiveInt = (max: number) => ({
+  schema: z.coerce.number().int().min(1).max(max),
+  accepts: `a whole number from 1 to ${max}`,
+})
+const identifier = {
+  schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/),
+  accepts: 'a name of letters, digits and underscores that does not start with a digit',
+}
+const topicName = {
+  schema: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/),
+  accepts: 'a Kafka topic name: 1 to 249 of letters, digits, ".", "_" and "-"',
+}
+const brokerList = {
+  schema: z
+    .string()
+    .transform((raw) => raw.split(',').map((entry) => entry.trim()))
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/)).min(1)),
+  accepts: 'a comma-separated list of host:port pairs, such as "kafka-1:9092,kafka-2:9092"',
+}
+const httpUrl = {
+  schema: z.url({ protocol: /^https?$/ }),
+  accepts: 'an http:// or https:// URL of a ClickHouse server, such as "http://localhost:8123"',
+}
+const logLevel = {
+  schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  accepts: 'one of fatal, error, warn, info, debug, trace, silent',
+}
+
+const defaultCacheDir = path.join(process.env['XDG_CACHE_HOME'] ?? path.join(os.homedir(), '.cache'), 'omnistitch')
+
+export const settings = {
+  dataDir: setting({
+    env: 'OMNISTITCH_DATA_DIR',
+    defaultText: '.omnistitch',
+    description: 'Where local state lives: embedded ClickHouse (chDB) data, the local Kafka broker and its log.',
+    schema: z.string().min(1),
+    accepts: 'a directory path',
+    fallback: '.omnistitch',
+  }),
+  cacheDir: setting({
+    env: 'OMNISTITCH_CACHE_DIR',
+    defaultText: '~/.cache/omnistitch',
+    description: 'Where the Apache Kafka jars fetched from Maven Central are kept (outside git, shared by checkouts).',
+    schema: z.string().min(1),
+    accepts: 'a directory path',
+    fallback: defaultCacheDir,
+  }),
+  logLevel: setting({
+    env: 'OMNISTITCH_LOG_LEVEL',
+    defaultText: 'info',
+    description: 'Log level of every component (logs are JSON lines on stderr).',
+    ...logLevel,
+    fallback: 'info' as const,
+  }),
+  kafkaBrokers: setting<string[] | undefined>({
+    env: 'KAFKA_BROKERS',
+    defaultText: '(unset: start a local broker)',
+    description: 'Existing Kafka cluster to use. Unset: `start` runs a local single-node KRaft broker.',
+    ...brokerList,
+    fallback: undefined,
+  }),
+  kafkaClientId: setting({
+    env: 'KAFKA_CLIENT_ID',
+    defaultText: 'omnistitch',
+    description: 'Client id sent to Kafka (shows in broker logs and quotas).',
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/),
+    accepts: 'letters, digits, ".", "_" and "-", at most 100',
+    fallback: 'omnistitch',
+  }),
+  touchpointTopic: setting({
+    env: 'KAFKA_TOPIC_TOUCHPOINTS',
+    defaultText: 'omnistitch.touchpoints',
+    description: 'Topic the producers write touchpoints to and the loader reads.',
+    ...topicName,
+    fallback: 'omnistitch.touchpoints',
+  }),
+  deadLetterTopic: setting({
+    env: 'KAFKA_TOPIC_DEAD_LETTER',
+    defaultText: 'omnistitch.touchpoints.dlq',
+    description: 'Topic that receives records the loader cannot read, with the reason in headers.',
+    ...topicName,
+    fallback: 'omnistitch.touchpoints.dlq',
+  }),
+  topicPartitions: setting({
+    env: 'KAFKA_TOPIC_PARTITIONS',
+    defaultText: '6',
+    description: 'Partitions of topics Omnistitch creates (the ceiling on parallel loader instances).',
+    ...positiveInt(10_000),
+    fallback: 6,
+  }),
+  consumerGroup: setting({
+    env: 'KAFKA_CONSUMER_GROUP',
+    defaultText: 'omnistitch-loader',
+    description: 'Consumer group of the ClickHouse loader; instances in one group share the partitions.',
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/),
+    accepts: 'letters, digits, ".", "_" and "-", at most 200',
+    fallback: 'omnistitch-loader',
+  }),
+  localKafkaPort: setting({
+    env: 'OMNISTITCH_KAFKA_PORT',
+    defaultText: '0',
+    description: 'Client port of the local broker; 0 picks a free port.',
+    ...port(),
+    fallback: 0,
+  }),
+  localKafkaHeapMb: setting({
+    env: 'OMNISTITCH_KAFKA_HEAP_MB',
+    defaultText: '512',
+    description: 'Java heap of the local broker, in MiB.',
+    schema: z.coerce.number().int().min(128).max(16_384),
+    accepts: 'a whole number of MiB from 128 to 16384',
+    fallback: 512,
+  }),
+  clickhouseUrl: setting<string | undefined>({
+    env: 'CLICKHOUSE_URL',
+    defaultText: '(unset: embedded chDB)',
+    description: 'ClickHouse server to use over HTTP. Unset: embedded chDB under the data directory.',
+    ...httpUrl,
+    fallback: undefined,
+  }),
+  clickhouseUser: setting({
+    env: 'CLICKHOUSE_USER',
+    defaultText: 'default',
+    description: 'ClickHouse user (server mode only).',
+    schema: z.string().min(1),
+    accepts: 'a user name',
+    fallback: 'default',
+  }),
+  clickhousePassword: setting({
+    env: 'CLICKHOUSE_PASSWORD',
+    defaultText: '(empty)',
+    description: 'ClickHouse password (server mode only).',
+    schema: z.string(),
+    accepts: 'any text',
+    fallback: '',
+  }),
+  clickhouseDatabase: setting({
+    env: 'CLICKHOUSE_DATABASE',
+    defaultText: 'omnistitch',
+    description: 'Database that holds every Omnistitch table; created by `migrate` if missing.',
+    ...identifier,
+    fallback: 'omnistitch',
+  }),
+  apiHost: setting({
+    env: 'OMNISTITCH_API_HOST',
+    defaultText: '127.0.0.1',
+    description: 'Address the API listens on. Use 0.0.0.0 to listen on every interface.',
+    schema: z.string().min(1),
+    accepts: 'a host name or IP address',
+    fallback: '127.0.0.1',
+  }),
+  apiPort: setting({
+    env: 'OMNISTITCH_API_PORT',
+    defaultText: '8080',
+    description: 'Port the API listens on; 0 picks a free port.',
+    ...port(),
+    fallback: 8080,
+  }),
+  demoRate: setting({
+    env: 'OMNISTITCH_DEMO_RATE',
+    defaultText: '20',
+    description: 'Touchpoints per second the demo producer of `start` sends; 0 turns it off.',
+    schema: z.coerce.number().int().min(0).max(100_000),
+    accepts: 'a whole number from 0 to 100000',
+    fallback: 20,
+  }),
+  hashSecret: setting<string | undefined>({
+    env: 'OMNISTITCH_HASH_SECRET',
+    defaultText: '(unset: a random secret kept in the data directory)',
+    description: 'Secret for the keyed hash (HMAC-SHA256) of e-mails and phone numbers at the capture edge.',
+    schema: z.string().min(16),
+    accepts: 'a secret of at least 16 characters',
+    fallback: undefined,
+  }),
+} as const
+
+type Settings = typeof settings
+/** The validated, frozen configuration that every component receives. */
+export type Config = { readonly [K in keyof Settings]: Settings[K]['fallback'] }
+
+/**
+ * Reads the environment once, validates every variable and returns a frozen configuration. An empty variable counts
+ * as unset. A bad value throws OMNI_ERR_CONFIG_INVALID naming every offending variable and what it accepts.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const values: Record<string, unknown> = {}
+  const problems: string[] = []
+  for (const [key, spec] of Object.entries(settings) as [string, Setting<unknown>][]) {
+    const raw = env[spec.env]
+    if (raw === undefined || raw.trim() === '') {
+      values[key] = spec.fallback
+      continue
+    }
+    const parsed = spec.schema.safeParse(raw.trim())
+    if (parsed.success) values[key] = parsed.data
+    else problems.push(`${spec.env}=${JSON.stringify(raw)} is invalid: expected ${spec.accepts}`)
+  }
+  if (problems.length > 0) {
+    throw new OmnistitchError('OMNI_ERR_CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`)
+  }
+  values['dataDir'] = path.resolve(values['dataDir'] as string)
+  values['cacheDir'] = path.resolve(values['cacheDir'] as string)
+  return Object.freeze(values) as Config
+}

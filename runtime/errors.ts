@@ -1,0 +1,75 @@
+/**
+ * The one error catalogue of Omnistitch. Every error the product raises on purpose has a stable code
+ * (`OMNI_ERR_<AREA>_<CONDITION>`), says whether retrying can help, and carries its cause. Where an error reaches the
+ * HTTP API it also carries the status it maps to.
+ */
+export const errorCatalogue = {
+  OMNI_ERR_CONFIG_INVALID: { status: 500, retriable: false, summary: 'An environment variable has a bad value.' },
+  OMNI_ERR_KAFKA_TOOLING_MISSING: {
+    status: 500,
+    retriable: false,
+    summary: 'java or mvn, needed for the local Kafka broker, is not installed.',
+  },
+  OMNI_ERR_KAFKA_START_FAILED: { status: 500, retriable: true, summary: 'The local Kafka broker did not come up.' },
+  OMNI_ERR_KAFKA_UNAVAILABLE: { status: 503, retriable: true, summary: 'No Kafka broker could be reached.' },
+  OMNI_ERR_STORE_LOCKED: {
+    status: 500,
+    retriable: false,
+    summary: 'Another process holds the embedded ClickHouse data directory.',
+  },
+  OMNI_ERR_MIGRATION_CHANGED: {
+    status: 500,
+    retriable: false,
+    summary: 'A migration that was already applied has been edited.',
+  },
+  OMNI_ERR_MIGRATION_FAILED: { status: 500, retriable: false, summary: 'A migration statement failed.' },
+  OMNI_ERR_SCHEMA_INVALID_EVENT: { status: 400, retriable: false, summary: 'An event does not match its Avro schema.' },
+  OMNI_ERR_SCHEMA_WIRE_FORMAT: {
+    status: 400,
+    retriable: false,
+    summary: 'A Kafka record is not in the Confluent wire format.',
+  },
+  OMNI_ERR_SCHEMA_UNKNOWN_ID: {
+    status: 400,
+    retriable: false,
+    summary: 'A Kafka record names a schema id this registry does not know.',
+  },
+  OMNI_ERR_API_BAD_PARAMETER: {
+    status: 400,
+    retriable: false,
+    summary: 'A request parameter is missing or malformed.',
+  },
+  OMNI_ERR_INTERNAL: {
+    status: 500,
+    retriable: false,
+    summary: 'An unexpected failure; the server log has the details.',
+  },
+  OMNI_ERR_API_NOT_READY: { status: 503, retriable: true, summary: 'A dependency of the API is not reachable.' },
+} as const satisfies Record<string, { status: number; retriable: boolean; summary: string }>
+
+export type ErrorCode = keyof typeof errorCatalogue
+
+/** Base class of every error Omnistitch raises on purpose. */
+export class OmnistitchError extends Error {
+  readonly code: ErrorCode
+  readonly retriable: boolean
+  readonly status: number
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'OmnistitchError'
+    this.code = code
+    this.retriable = errorCatalogue[code].retriable
+    this.status = errorCatalogue[code].status
+  }
+}
+
+/** True for an OmnistitchError with the given code. */
+export function hasErrorCode(error: unknown, code: ErrorCode): error is OmnistitchError {
+  return error instanceof OmnistitchError && error.code === code
+}
+
+/** The message of anything thrown, for logs and dead-letter headers. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -1,0 +1,105 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { collectOutput, exited, isRunning, spawnTs } from './processes.ts'
+
+async function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawnTs('cli/omnistitch.ts', args, { ...process.env, OMNISTITCH_LOG_LEVEL: 'warn', ...env })
+  const output = collectOutput(child)
+  const code = await exited(child)
+  return { code, stdout: output.stdout(), stderr: output.stderr() }
+}
+
+describe('the omnistitch command', () => {
+  it.each([
+    [[], /start .*produce .*consume .*serve .*migrate .*kafka/s],
+    [['start'], /Run the whole pipeline in one process[\s\S]*--no-demo/],
+    [['produce'], /--file <path>[\s\S]*--count <n>[\s\S]*--rejects <path>/],
+    [['consume'], /Run the loader/],
+    [['serve'], /Run the HTTP API alone/],
+    [['migrate'], /Apply pending ClickHouse migrations/],
+    [['kafka'], /start .*stop .*fetch/s],
+    [['kafka', 'start'], /Start a local broker in the background/],
+    [['kafka', 'stop'], /Stop the broker started by `omnistitch kafka start`/],
+  ])('prints help for %j', async (args, text) => {
+    const result = await runCli([...args, '--help'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/Usage: omnistitch/)
+    expect(result.stdout).toMatch(text)
+  })
+
+  it('fails fast on a bad configuration value, naming the variable and what it accepts', async () => {
+    const result = await runCli(['migrate'], { OMNISTITCH_API_PORT: 'eighty', CLICKHOUSE_DATABASE: 'bad-name' })
+    expect(result.code).toBe(78)
+    expect(result.stderr).toMatch(/OMNISTITCH_API_PORT="eighty" is invalid: expected a port number from 0 to 65535/)
+    expect(result.stderr).toMatch(/CLICKHOUSE_DATABASE="bad-name" is invalid: expected a name of letters/)
+  })
+
+  it('tells the user how to get a broker when none is configured or running', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-cli-'))
+    const result = await runCli(['produce', '--count', '1'], { OMNISTITCH_DATA_DIR: dataDir, KAFKA_BROKERS: '' })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/No Kafka broker: set KAFKA_BROKERS=host:port, or run `omnistitch kafka start`/)
+  })
+
+  it('migrates an embedded store and reports nothing to do the second time', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-cli-'))
+    const first = await runCli(['migrate'], { OMNISTITCH_DATA_DIR: dataDir, CLICKHOUSE_URL: '' })
+    expect(first.code).toBe(0)
+    expect(JSON.parse(first.stdout)).toMatchObject({ database: 'omnistitch', applied: [1], alreadyApplied: [] })
+    const second = await runCli(['migrate'], { OMNISTITCH_DATA_DIR: dataDir, CLICKHOUSE_URL: '' })
+    expect(JSON.parse(second.stdout)).toMatchObject({ applied: [], alreadyApplied: [1] })
+  })
+
+  it('runs a background broker with `kafka start`, finds it from other commands, and stops it with `kafka stop`', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-cli-'))
+    const env = { OMNISTITCH_DATA_DIR: dataDir, KAFKA_BROKERS: '' }
+    const started = await runCli(['kafka', 'start'], env)
+    expect(started.code).toBe(0)
+    expect(started.stdout).toMatch(/Local Kafka is running at 127\.0\.0\.1:\d+ \(pid \d+/)
+    const state = JSON.parse(fs.readFileSync(path.join(dataDir, 'kafka', 'broker.json'), 'utf8')) as { pid: number }
+    try {
+      expect(isRunning(state.pid)).toBe(true)
+      const again = await runCli(['kafka', 'start'], env)
+      expect(again.stdout).toMatch(/already running/)
+
+      const input = path.join(dataDir, 'touchpoints.ndjson')
+      const valid = {
+        event_id: '00000000-0000-4000-8000-00000000000a',
+        event_time: 1_767_225_600_000,
+        received_at: 1_767_225_600_000,
+        channel: 'web',
+        event_type: 'page_view',
+        anonymous_id: 'cookie-1',
+        device_id: null,
+        customer_id: null,
+        email_hash: null,
+        phone_hash: null,
+        loyalty_card: null,
+        order_id: null,
+        revenue_minor: null,
+        currency: null,
+      }
+      fs.writeFileSync(
+        input,
+        [JSON.stringify(valid), JSON.stringify({ ...valid, channel: 'fax' }), 'not json', ''].join('\n'),
+      )
+      const produced = await runCli(['produce', '--file', input], env)
+      expect(produced.code).toBe(0)
+      expect(JSON.parse(produced.stdout)).toEqual({ topic: 'omnistitch.touchpoints', sent: 1, rejected: 2 })
+      const rejects = fs
+        .readFileSync(`${input}.rejects.ndjson`, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { line: number; reason: string })
+      expect(rejects.map((entry) => entry.line)).toEqual([2, 3])
+      expect(rejects[0]?.reason).toMatch(/channel: expected one of web, app/)
+      expect(rejects[1]?.reason).toMatch(/not JSON/)
+    } finally {
+      const stopped = await runCli(['kafka', 'stop'], env)
+      expect(stopped.stdout).toMatch(/Stopped local Kafka/)
+    }
+    expect(isRunning(state.pid)).toBe(false)
+  })
+})

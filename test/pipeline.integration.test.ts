@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Partitioners, type Admin, type Kafka } from 'kafkajs'
+import { createTouchpointLoader, type TouchpointLoader } from '../consumers/touchpoint-loader.ts'
+import { createDemoTouchpointGenerator } from '../producers/demo-traffic.ts'
+import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
+import { createTouchpointProducer, type TouchpointProducer } from '../producers/touchpoint-producer.ts'
+import { buildApiServer } from '../queries/api-server.ts'
+import { migrate } from '../runtime/clickhouse-migrations.ts'
+import type { Store } from '../runtime/clickhouse-store.ts'
+import { ensureTopics } from '../runtime/kafka-client.ts'
+import { frame } from '../schemas/confluent-wire-format.ts'
+import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
+import { strongestIdentifier, type Touchpoint } from '../schemas/touchpoint.ts'
+import { openTestStore, testKafka, testLogger, uniqueName, waitFor } from './helpers.ts'
+
+const eventCount = 1000
+const registry = createEmbeddedSchemaRegistry()
+
+describe('a touchpoint travels through Kafka into ClickHouse and out of the API', () => {
+  let kafka: Kafka
+  let admin: Admin
+  let store: Store
+  let producer: TouchpointProducer
+  const topic = uniqueName('touchpoints')
+  const deadLetterTopic = `${topic}.dlq`
+  const groupId = uniqueName('loader')
+  const start = Date.parse('2026-03-01T00:00:00Z')
+  let clock = start
+  const events: Touchpoint[] = Array.from(
+    { length: eventCount },
+    createDemoTouchpointGenerator({
+      hasher: createIdentifierHasher('test-secret-0123456789'),
+      seed: 42,
+      people: 150,
+      now: () => (clock += 60_000),
+    }),
+  )
+
+  const newLoader = () =>
+    createTouchpointLoader({ kafka, topic, deadLetterTopic, groupId, registry, store, logger: testLogger })
+
+  const countRows = async (): Promise<number> => {
+    const rows = await store.client
+      .query({
+        query: 'SELECT count() AS n FROM {database:Identifier}.touchpoints FINAL',
+        query_params: { database: store.database },
+        format: 'JSONEachRow',
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      })
+      .then((result) => result.json<{ n: number }>())
+    return rows[0]?.n ?? 0
+  }
+
+  /** Committed offsets of the loader's group, summed over partitions, against the topic's end offsets. */
+  const lag = async (): Promise<number> => {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    const ends = await admin.fetchTopicOffsets(topic)
+    return ends.reduce((sum, end) => {
+      const done = committed?.partitions.find((entry) => entry.partition === end.partition)?.offset ?? '-1'
+      return sum + Number(end.high) - Math.max(0, Number(done))
+    }, 0)
+  }
+
+  const runLoaderUntilCaughtUp = async (): Promise<TouchpointLoader> => {
+    const loader = newLoader()
+    await loader.start()
+    await loader.joined
+    await waitFor(lag, (value) => value === 0, { what: 'the loader to commit every offset' })
+    return loader
+  }
+
+  beforeAll(async () => {
+    kafka = testKafka()
+    admin = kafka.admin()
+    await admin.connect()
+    await ensureTopics(kafka, [
+      { topic, partitions: 3 },
+      { topic: deadLetterTopic, partitions: 1 },
+    ])
+    store = await openTestStore()
+    await migrate(store, { logger: testLogger })
+    producer = createTouchpointProducer({ kafka, topic, registry, logger: testLogger })
+    await producer.connect()
+  })
+
+  afterAll(async () => {
+    await producer?.disconnect()
+    await admin?.disconnect()
+    await store?.close()
+  })
+
+  it('loads 1,000 produced events exactly once, and the API counts them per channel', async () => {
+    await producer.send(events)
+    const loader = newLoader()
+    await loader.start()
+    await waitFor(countRows, (n) => n >= eventCount, { what: `${eventCount} rows in ClickHouse` })
+    await waitFor(lag, (value) => value === 0, { what: 'offsets committed after the insert' })
+    await loader.stop()
+    expect(await countRows()).toBe(eventCount)
+
+    const expected = new Map<string, { events: number; persons: Set<string> }>()
+    for (const event of events) {
+      const entry = expected.get(event.channel) ?? { events: 0, persons: new Set<string>() }
+      entry.events += 1
+      entry.persons.add(strongestIdentifier(event) ?? `event_id:${event.event_id}`)
+      expected.set(event.channel, entry)
+    }
+
+    const api = buildApiServer({ store, logger: testLogger, checkKafka: async () => undefined })
+    const response = await api.inject({
+      method: 'GET',
+      url: '/v1/stats/channels',
+      query: { from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z' },
+    })
+    await api.close()
+    expect(response.statusCode).toBe(200)
+    const body = response.json<{ channels: { channel: string; events: number; persons: number }[] }>()
+    const actual = new Map(body.channels.map((row) => [row.channel, row]))
+    expect(body.channels.reduce((sum, row) => sum + row.events, 0)).toBe(eventCount)
+    expect(actual.size).toBe(expected.size)
+    for (const [channel, entry] of expected) {
+      expect(actual.get(channel), channel).toEqual({ channel, events: entry.events, persons: entry.persons.size })
+    }
+  })
+
+  it('still has exactly 1,000 after the loader stops and restarts', async () => {
+    const loader = await runLoaderUntilCaughtUp()
+    expect(loader.stats.rowsInserted).toBe(0)
+    await loader.stop()
+    expect(await countRows()).toBe(eventCount)
+  })
+
+  it('still has exactly 1,000 when every batch is delivered again, as after a crash before the commit', async () => {
+    await admin.resetOffsets({ groupId, topic, earliest: true })
+    const loader = await runLoaderUntilCaughtUp()
+    expect(loader.stats.rowsInserted).toBe(eventCount)
+    await loader.stop()
+    expect(await countRows()).toBe(eventCount)
+  })
+
+  it('still has exactly 1,000 when a client sends the same events again', async () => {
+    await producer.send(events.slice(0, 250))
+    const loader = await runLoaderUntilCaughtUp()
+    expect(loader.stats.rowsInserted).toBe(250)
+    await loader.stop()
+    expect(await countRows()).toBe(eventCount)
+  })
+
+  it('sends records it cannot read to the dead-letter topic with the reason, and loads the rest', async () => {
+    const badProducer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    await badProducer.connect()
+    const valid = { ...events[0], event_id: '00000000-0000-4000-8000-000000000001' } as Touchpoint
+    await badProducer.send({
+      topic,
+      messages: [
+        { key: 'not-avro', value: Buffer.from('{"channel":"web"}') },
+        { key: 'unknown-schema', value: frame(999, Buffer.from([0])) },
+        { key: 'valid', value: frame(1, registry.typeFor(1).toBuffer(valid)) },
+      ],
+    })
+    await badProducer.disconnect()
+
+    const loader = await runLoaderUntilCaughtUp()
+    await loader.stop()
+    expect(loader.stats.deadLettered).toBe(2)
+    expect(await countRows()).toBe(eventCount + 1)
+
+    const dead: { key: string; value: Buffer | null; headers: Record<string, string> }[] = []
+    const reader = kafka.consumer({ groupId: uniqueName('dlq-reader') })
+    await reader.connect()
+    await reader.subscribe({ topic: deadLetterTopic, fromBeginning: true })
+    await reader.run({
+      eachMessage: async ({ message }) => {
+        const headers = Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
+        )
+        dead.push({ key: String(message.key), value: message.value, headers })
+      },
+    })
+    await waitFor(
+      async () => dead.length,
+      (n) => n >= 2,
+      { what: 'two dead letters' },
+    )
+    await reader.disconnect()
+
+    const notAvro = dead.find((record) => record.key === 'not-avro')
+    expect(notAvro?.value?.toString()).toBe('{"channel":"web"}')
+    expect(notAvro?.headers).toMatchObject({
+      'omnistitch.error-code': 'OMNI_ERR_SCHEMA_WIRE_FORMAT',
+      'omnistitch.step': 'decode',
+      'omnistitch.source-topic': topic,
+    })
+    expect(notAvro?.headers['omnistitch.reason']).toMatch(/magic byte 0/)
+    expect(notAvro?.headers['omnistitch.source-offset']).toMatch(/^\d+$/)
+    const unknownSchema = dead.find((record) => record.key === 'unknown-schema')
+    expect(unknownSchema?.headers['omnistitch.error-code']).toBe('OMNI_ERR_SCHEMA_UNKNOWN_ID')
+    expect(unknownSchema?.headers['omnistitch.reason']).toMatch(/schema id 999/)
+  })
+})

@@ -1,0 +1,53 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { waitFor } from './helpers.ts'
+import { collectOutput, exited, processesMentioning, spawnTs } from './processes.ts'
+
+describe('omnistitch start', () => {
+  it('starts local Kafka, loads demo traffic, serves non-zero counts, and leaves nothing running after SIGINT', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-start-'))
+    const child = spawnTs('cli/omnistitch.ts', ['start'], {
+      ...process.env,
+      KAFKA_BROKERS: '',
+      CLICKHOUSE_URL: '',
+      OMNISTITCH_DATA_DIR: dataDir,
+      OMNISTITCH_API_PORT: '0',
+      OMNISTITCH_DEMO_RATE: '50',
+      OMNISTITCH_LOG_LEVEL: 'warn',
+    })
+    const output = collectOutput(child)
+    const banner = await waitFor(
+      async () => output.stdout(),
+      (text) => text.includes('Press Ctrl-C to stop.') || child.exitCode !== null,
+      { timeoutMs: 120_000, what: 'the start banner' },
+    )
+    const api = /API\s+(http:\/\/\S+)/.exec(banner)?.[1]
+    expect(api, `stdout: ${banner}\nstderr: ${output.stderr()}`).toBeDefined()
+    expect(processesMentioning(dataDir).length).toBeGreaterThan(0)
+
+    const stats = await waitFor(
+      async () => (await fetch(`${api}/v1/stats/channels`)).json() as Promise<{ channels: { events: number }[] }>,
+      (body) => body.channels.reduce((sum, row) => sum + row.events, 0) > 0,
+      { timeoutMs: 60_000, what: 'non-zero channel counts' },
+    )
+    expect(stats.channels.length).toBeGreaterThan(1)
+    expect((await fetch(`${api}/readyz`)).status).toBe(200)
+
+    child.kill('SIGINT')
+    expect(await exited(child)).toBe(0)
+    // The broker is the only process started with the data directory in its command line.
+    await waitFor(
+      async () => processesMentioning(dataDir),
+      (pids) => pids.length === 0,
+      {
+        timeoutMs: 30_000,
+        what: 'no process left running',
+      },
+    )
+    expect(fs.readFileSync(path.join(dataDir, 'kafka', 'broker.log'), 'utf8')).toMatch(
+      /shut down completed|Shutdown completed/i,
+    )
+  })
+})
