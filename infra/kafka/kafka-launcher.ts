@@ -233,16 +233,15 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   fs.writeFileSync(log4jFile, log4jProperties)
 
   if (!fs.existsSync(path.join(logDirs, 'meta.properties'))) {
-    // A Kafka cluster id is 16 random bytes in URL-safe base64.
+    // A Kafka cluster id is 16 random bytes in URL-safe base64. It may begin with "-", so it is passed as
+    // --cluster-id=<id>: as a separate argument the tool's parser would take it for an option.
     const clusterId = crypto.randomBytes(16).toString('base64url')
     const format = runJava(libs, [
       `-Dlog4j.configuration=file:${log4jFile}`,
       'kafka.tools.StorageTool',
       'format',
-      '-t',
-      clusterId,
-      '-c',
-      propertiesFile,
+      `--cluster-id=${clusterId}`,
+      `--config=${propertiesFile}`,
     ])
     if (format.status !== 0) {
       throw new OmnistitchError('OMNI_ERR_KAFKA_START_FAILED', `Formatting KRaft storage failed:\n${format.output}`)
