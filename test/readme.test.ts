@@ -11,13 +11,14 @@ describe('the README', () => {
     'documents %s with its default %s',
     (env, defaultText) => {
       const shown = defaultText.startsWith('(') ? defaultText : `\`${defaultText}\``
-      expect(readme).toContain(`| \`${env}\` | ${shown} |`)
+      const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      expect(readme).toMatch(new RegExp(`^\\|\\s*\`${env}\`\\s*\\|\\s*${escape(shown)}\\s*\\|`, 'm'))
     },
   )
 
   it('documents no variable the code does not read', () => {
     const known = new Set(Object.values(settings).map((spec) => spec.env))
-    const documented = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((match) => match[1])
+    const documented = [...readme.matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|/gm)].map((match) => match[1])
     expect(documented.filter((name) => !known.has(name ?? ''))).toEqual([])
   })
 

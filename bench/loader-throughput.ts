@@ -1,0 +1,108 @@
+// Throughput of the thin pipeline on this machine: produce N touchpoints to a real local Kafka broker, then time the
+// loader reading them into embedded ClickHouse (chDB). Prints one JSON line.
+//   npm run bench:loader -- [--events 200000] [--partitions 6]
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { createTouchpointLoader } from '../consumers/touchpoint-loader.ts'
+import { startLocalKafka } from '../infra/kafka/kafka-launcher.ts'
+import { createDemoTouchpointGenerator } from '../producers/demo-traffic.ts'
+import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
+import { createTouchpointProducer } from '../producers/touchpoint-producer.ts'
+import { migrate } from '../runtime/clickhouse-migrations.ts'
+import { openStore } from '../runtime/clickhouse-store.ts'
+import { loadConfig } from '../runtime/config.ts'
+import { createKafkaClient, ensureTopics } from '../runtime/kafka-client.ts'
+import { createLogger } from '../runtime/logger.ts'
+import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
+
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '200000' }, partitions: { type: 'string', default: '6' } },
+})
+const events = Number(values.events)
+const partitions = Number(values.partitions)
+const config = loadConfig()
+const logger = createLogger({ level: 'warn', name: 'bench' })
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-bench-'))
+
+const kafkaProcess =
+  config.kafkaBrokers === undefined
+    ? await startLocalKafka({
+        cacheDir: config.cacheDir,
+        stateDir: path.join(workDir, 'kafka'),
+        port: 0,
+        heapMb: 1024,
+        logger,
+      })
+    : undefined
+const brokers = config.kafkaBrokers ?? kafkaProcess?.brokers ?? []
+const kafka = createKafkaClient({ brokers, clientId: 'omnistitch-bench', logger })
+const topic = `bench.touchpoints.${Date.now()}`
+await ensureTopics(kafka, [
+  { topic, partitions },
+  { topic: `${topic}.dlq`, partitions: 1 },
+])
+const registry = createEmbeddedSchemaRegistry()
+const store = await openStore({
+  url: config.clickhouseUrl,
+  user: config.clickhouseUser,
+  password: config.clickhousePassword,
+  database: `bench_${Date.now()}`,
+  dataDir: workDir,
+})
+await migrate(store, { logger })
+
+const generate = createDemoTouchpointGenerator({ hasher: createIdentifierHasher('bench-secret-0123456789'), seed: 7 })
+const producer = createTouchpointProducer({ kafka, topic, registry, logger })
+await producer.connect()
+const produceStart = performance.now()
+for (let sent = 0; sent < events; sent += 5000) {
+  await producer.send(Array.from({ length: Math.min(5000, events - sent) }, generate))
+}
+const produceSeconds = (performance.now() - produceStart) / 1000
+await producer.disconnect()
+
+const loader = createTouchpointLoader({
+  kafka,
+  topic,
+  deadLetterTopic: `${topic}.dlq`,
+  groupId: `bench-${Date.now()}`,
+  registry,
+  store,
+  logger,
+})
+const loadStart = performance.now()
+await loader.start()
+while (loader.stats.rowsInserted < events) await new Promise((resolve) => setTimeout(resolve, 50))
+const loadSeconds = (performance.now() - loadStart) / 1000
+const batches = loader.stats.batches
+await loader.stop()
+
+const counted = await store.client
+  .query({
+    query: 'SELECT count() AS n FROM {database:Identifier}.touchpoints FINAL',
+    query_params: { database: store.database },
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  })
+  .then((result) => result.json<{ n: number }>())
+await store.close()
+await kafkaProcess?.stop()
+fs.rmSync(workDir, { recursive: true, force: true })
+
+process.stdout.write(
+  `${JSON.stringify({
+    bench: 'loader-throughput',
+    events,
+    partitions,
+    rows_in_clickhouse: counted[0]?.n,
+    produce_seconds: Number(produceSeconds.toFixed(2)),
+    produce_events_per_s: Math.round(events / produceSeconds),
+    load_seconds: Number(loadSeconds.toFixed(2)),
+    load_rows_per_s: Math.round(events / loadSeconds),
+    loader_batches: batches,
+    store: store.mode,
+    machine: { cpus: os.cpus().length, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+  })}\n`,
+)
