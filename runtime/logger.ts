@@ -21,7 +21,10 @@ export function kafkaLogCreator(logger: Logger): logCreator {
     ({ namespace, level, log }) => {
       const { message, ...extra } = log
       const child = logger.child({ component: 'kafkajs', namespace })
-      if (benignKafkaWarnings.includes(message)) child.debug(extra, message)
+      // An error response to one request ("Response JoinGroup(...)": the coordinator is loading, a leader is moving)
+      // is logged by kafkajs as an error, but the caller retries it or throws, and a throw is logged where it lands.
+      const handledByCaller = namespace === 'Connection' && message.startsWith('Response ')
+      if (benignKafkaWarnings.includes(message) || handledByCaller) child.debug(extra, message)
       else if (level === kafkaLogLevel.ERROR) child.error(extra, message)
       else if (level === kafkaLogLevel.WARN) child.warn(extra, message)
       else if (level === kafkaLogLevel.INFO) child.info(extra, message)
