@@ -11,7 +11,7 @@ import { createDemoTouchpointGenerator } from '../producers/demo-traffic.ts'
 import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
 import { createTouchpointProducer } from '../producers/touchpoint-producer.ts'
 import { migrate } from '../runtime/clickhouse-migrations.ts'
-import { openStore } from '../runtime/clickhouse-store.ts'
+import { openStore, queryRows } from '../runtime/clickhouse-store.ts'
 import { loadConfig } from '../runtime/config.ts'
 import { createKafkaClient, ensureTopics } from '../runtime/kafka-client.ts'
 import { createLogger } from '../runtime/logger.ts'
@@ -79,14 +79,10 @@ const loadSeconds = (performance.now() - loadStart) / 1000
 const batches = loader.stats.batches
 await loader.stop()
 
-const counted = await store.client
-  .query({
-    query: 'SELECT count() AS n FROM {database:Identifier}.touchpoints FINAL',
-    query_params: { database: store.database },
-    format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  })
-  .then((result) => result.json<{ n: number }>())
+const counted = await queryRows<{ n: number }>(
+  store,
+  'SELECT count() AS n FROM {database:Identifier}.touchpoints FINAL',
+)
 await store.close()
 await kafkaProcess?.stop()
 fs.rmSync(workDir, { recursive: true, force: true })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { touchpoint } from '../test/fixtures/touchpoints.ts'
 import { formatMinorUnits, toTouchpointRow } from './touchpoint-row.ts'
 
 describe('touchpoint rows', () => {
@@ -12,22 +13,10 @@ describe('touchpoint rows', () => {
 
   it('maps a touchpoint to a row with its Kafka origin and person key', () => {
     const row = toTouchpointRow(
-      {
-        event_id: '7f9c24e8-3b12-4fdb-9a01-0c6a4a1b2c3d',
+      touchpoint({
         event_time: Date.parse('2026-03-01T10:00:00.123Z'),
         received_at: Date.parse('2026-03-01T10:00:01Z'),
-        channel: 'web',
-        event_type: 'page_view',
-        anonymous_id: 'cookie-1',
-        device_id: null,
-        customer_id: null,
-        email_hash: null,
-        phone_hash: null,
-        loyalty_card: null,
-        order_id: null,
-        revenue_minor: null,
-        currency: null,
-      },
+      }),
       { topic: 't', partition: 2, offset: '41', schemaId: 1 },
     )
     expect(row).toMatchObject({

@@ -5,24 +5,10 @@ import { migrate } from '../runtime/clickhouse-migrations.ts'
 import type { Store } from '../runtime/clickhouse-store.ts'
 import { openTestStore, testLogger } from '../test/helpers.ts'
 import type { Touchpoint } from '../schemas/touchpoint.ts'
+import { touchpoint } from '../test/fixtures/touchpoints.ts'
 import { buildApiServer } from './api-server.ts'
 
-const base: Touchpoint = {
-  event_id: '',
-  event_time: Date.parse('2026-05-10T12:00:00Z'),
-  received_at: Date.parse('2026-05-10T12:00:01Z'),
-  channel: 'web',
-  event_type: 'page_view',
-  anonymous_id: null,
-  device_id: null,
-  customer_id: null,
-  email_hash: null,
-  phone_hash: null,
-  loyalty_card: null,
-  order_id: null,
-  revenue_minor: null,
-  currency: null,
-}
+const base = touchpoint({ anonymous_id: null })
 
 describe('the API', () => {
   let store: Store

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
-import type { Store } from '../runtime/clickhouse-store.ts'
+import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { formatDateTime64 } from '../runtime/clickhouse-values.ts'
 import { OmnistitchError, describeError } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
@@ -19,7 +19,6 @@ const dayMs = 24 * 60 * 60 * 1000
 const metricQuerySettings = {
   max_execution_time: 30,
   max_memory_usage: '2000000000',
-  output_format_json_quote_64bit_integers: 0,
 } as const
 
 const errorSchema = {
@@ -134,14 +133,12 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
       if (from >= to) {
         throw new OmnistitchError('OMNI_ERR_API_BAD_PARAMETER', 'querystring parameter "from" must be before "to"')
       }
-      const channels = await options.store.client
-        .query({
-          query: channelStatsSql,
-          query_params: { database: options.store.database, from: formatDateTime64(from), to: formatDateTime64(to) },
-          format: 'JSONEachRow',
-          clickhouse_settings: metricQuerySettings,
-        })
-        .then((result) => result.json<{ channel: string; events: number; persons: number }>())
+      const channels = await queryRows<{ channel: string; events: number; persons: number }>(
+        options.store,
+        channelStatsSql,
+        { from: formatDateTime64(from), to: formatDateTime64(to) },
+        metricQuerySettings,
+      )
       return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), channels }
     },
   )

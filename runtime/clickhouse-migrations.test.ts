@@ -4,7 +4,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openTestStore, testLogger } from '../test/helpers.ts'
 import { migrate, readMigrations, splitStatements } from './clickhouse-migrations.ts'
-import type { Store } from './clickhouse-store.ts'
+import { queryRows, type Store } from './clickhouse-store.ts'
 import { hasErrorCode } from './errors.ts'
 
 describe('splitStatements', () => {
@@ -70,14 +70,7 @@ describe('migrate against the real ClickHouse engine', () => {
     )
     expect(await migrate(store, { logger: testLogger, dir })).toEqual({ applied: [2], alreadyApplied: [1] })
     expect(await migrate(store, { logger: testLogger, dir })).toEqual({ applied: [], alreadyApplied: [1, 2] })
-    const recorded = await store.client
-      .query({
-        query: 'SELECT count() AS n FROM {database:Identifier}.schema_migrations',
-        query_params: { database: store.database },
-        format: 'JSONEachRow',
-        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-      })
-      .then((result) => result.json<{ n: number }>())
+    const recorded = await queryRows(store, 'SELECT count() AS n FROM {database:Identifier}.schema_migrations')
     expect(recorded).toEqual([{ n: 2 }])
   })
 

@@ -2,7 +2,7 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Store } from './clickhouse-store.ts'
+import { queryRows, type Store } from './clickhouse-store.ts'
 import { OmnistitchError, describeError } from './errors.ts'
 import type { Logger } from './logger.ts'
 
@@ -85,13 +85,10 @@ export async function migrate(store: Store, options: { logger: Logger; dir?: str
     ) ENGINE = MergeTree ORDER BY version`,
     query_params: params,
   })
-  const recorded = await client
-    .query({
-      query: 'SELECT version, checksum FROM {database:Identifier}.schema_migrations ORDER BY version',
-      query_params: params,
-      format: 'JSONEachRow',
-    })
-    .then((result) => result.json<{ version: number; checksum: string }>())
+  const recorded = await queryRows<{ version: number; checksum: string }>(
+    store,
+    'SELECT version, checksum FROM {database:Identifier}.schema_migrations ORDER BY version',
+  )
   const recordedChecksums = new Map(recorded.map((row) => [Number(row.version), row.checksum]))
 
   const applied: number[] = []

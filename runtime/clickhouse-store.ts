@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import { OmnistitchError, describeError } from './errors.ts'
 
@@ -63,4 +63,23 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   // own copy: the same interface, two declarations. The runtime contract is the documented one.
   const client = createClient({ connection: connection as unknown as ClientConnection })
   return { client, database: options.database, mode: 'embedded', embeddedPath, close: () => client.close() }
+}
+
+/**
+ * Runs a SELECT with the store's database bound as `{database:Identifier}` (plus any other bound parameters) and
+ * returns its rows. 64-bit integers come back as JSON numbers: counts and sums here stay far below 2^53.
+ */
+export async function queryRows<T>(
+  store: Store,
+  query: string,
+  params: Record<string, unknown> = {},
+  settings: ClickHouseSettings = {},
+): Promise<T[]> {
+  const result = await store.client.query({
+    query,
+    query_params: { database: store.database, ...params },
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0, ...settings },
+  })
+  return result.json<T>()
 }

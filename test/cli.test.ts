@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { touchpoint } from './fixtures/touchpoints.ts'
 import { collectOutput, exited, isRunning, spawnTs } from './processes.ts'
 
 async function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -65,22 +66,7 @@ describe('the omnistitch command', () => {
       expect(again.stdout).toMatch(/already running/)
 
       const input = path.join(dataDir, 'touchpoints.ndjson')
-      const valid = {
-        event_id: '00000000-0000-4000-8000-00000000000a',
-        event_time: 1_767_225_600_000,
-        received_at: 1_767_225_600_000,
-        channel: 'web',
-        event_type: 'page_view',
-        anonymous_id: 'cookie-1',
-        device_id: null,
-        customer_id: null,
-        email_hash: null,
-        phone_hash: null,
-        loyalty_card: null,
-        order_id: null,
-        revenue_minor: null,
-        currency: null,
-      }
+      const valid = touchpoint({ event_id: '00000000-0000-4000-8000-00000000000a' })
       fs.writeFileSync(
         input,
         [JSON.stringify(valid), JSON.stringify({ ...valid, channel: 'fax' }), 'not json', ''].join('\n'),

@@ -6,7 +6,7 @@ import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
 import { createTouchpointProducer, type TouchpointProducer } from '../producers/touchpoint-producer.ts'
 import { buildApiServer } from '../queries/api-server.ts'
 import { migrate } from '../runtime/clickhouse-migrations.ts'
-import type { Store } from '../runtime/clickhouse-store.ts'
+import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { ensureTopics } from '../runtime/kafka-client.ts'
 import { frame } from '../schemas/confluent-wire-format.ts'
 import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
@@ -40,14 +40,10 @@ describe('a touchpoint travels through Kafka into ClickHouse and out of the API'
     createTouchpointLoader({ kafka, topic, deadLetterTopic, groupId, registry, store, logger: testLogger })
 
   const countRows = async (): Promise<number> => {
-    const rows = await store.client
-      .query({
-        query: 'SELECT count() AS n FROM {database:Identifier}.touchpoints FINAL',
-        query_params: { database: store.database },
-        format: 'JSONEachRow',
-        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-      })
-      .then((result) => result.json<{ n: number }>())
+    const rows = await queryRows<{ n: number }>(
+      store,
+      'SELECT count() AS n FROM {database:Identifier}.touchpoints FINAL',
+    )
     return rows[0]?.n ?? 0
   }
 
