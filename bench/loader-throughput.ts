@@ -42,6 +42,7 @@ const topic = `bench.touchpoints.${Date.now()}`
 await ensureTopics(kafka, [
   { topic, partitions },
   { topic: `${topic}.dlq`, partitions: 1 },
+  { topic: `${topic}.costs`, partitions: 1 },
 ])
 const registry = createEmbeddedSchemaRegistry()
 const store = await openStore({
@@ -53,8 +54,15 @@ const store = await openStore({
 })
 await migrate(store, { logger })
 
-const generate = createDemoTouchpointGenerator({ hasher: createIdentifierHasher('bench-secret-0123456789'), seed: 7 })
-const producer = createTouchpointProducer({ kafka, topic, registry, logger })
+const demo = createDemoTouchpointGenerator({ hasher: createIdentifierHasher('bench-secret-0123456789'), seed: 7 })
+// Touchpoints only: ad costs collapse by cost id, which would make the row count differ from what was sent.
+const generate = (): ReturnType<typeof demo> => {
+  for (;;) {
+    const next = demo()
+    if (next.family !== 'ad-cost') return next
+  }
+}
+const producer = createTouchpointProducer({ kafka, topic, adCostTopic: `${topic}.costs`, registry, logger })
 await producer.connect()
 const produceStart = performance.now()
 for (let sent = 0; sent < events; sent += 5000) {
@@ -66,6 +74,7 @@ await producer.disconnect()
 const loader = createTouchpointLoader({
   kafka,
   topic,
+  adCostTopic: `${topic}.costs`,
   deadLetterTopic: `${topic}.dlq`,
   groupId: `bench-${Date.now()}`,
   registry,

@@ -9,7 +9,10 @@ import {
   terminate,
 } from '../infra/kafka/kafka-launcher.ts'
 import { createDemoTouchpointGenerator, startDemoTraffic, type DemoTraffic } from '../producers/demo-traffic.ts'
-import { createIdentifierHasher, resolveHashSecret } from '../producers/identifier-hashing.ts'
+import { buildCollectorServer } from '../producers/collector-server.ts'
+import { intakeEvent } from '../producers/event-intake.ts'
+import { createIdentifierHasher, resolveHashSecret, resolveWriteKeys } from '../producers/identifier-hashing.ts'
+import type { CapturedEvent } from '../schemas/capture-events.ts'
 import { createTouchpointProducer } from '../producers/touchpoint-producer.ts'
 import { buildApiServer } from '../queries/api-server.ts'
 import { migrate } from '../runtime/clickhouse-migrations.ts'
@@ -18,7 +21,6 @@ import type { Config } from '../runtime/config.ts'
 import { createKafkaClient } from '../runtime/kafka-client.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
-import { findSchemaErrors, type Touchpoint } from '../schemas/touchpoint.ts'
 import { createKafkaCheck, ensurePipelineTopics, kafkaStateDir, onShutdownSignal, resolveBrokers } from './services.ts'
 
 interface Context {
@@ -47,6 +49,7 @@ export async function startCommand({ config, logger }: Context, options: { demo:
   const loader = createTouchpointLoader({
     kafka,
     topic: config.touchpointTopic,
+    adCostTopic: config.adCostTopic,
     deadLetterTopic: config.deadLetterTopic,
     groupId: config.consumerGroup,
     registry,
@@ -58,11 +61,28 @@ export async function startCommand({ config, logger }: Context, options: { demo:
   const api = buildApiServer({ store, logger, checkKafka: kafkaCheck.check })
   const address = await api.listen({ host: config.apiHost, port: config.apiPort })
 
-  const producer = createTouchpointProducer({ kafka, topic: config.touchpointTopic, registry, logger })
+  const producer = createTouchpointProducer({
+    kafka,
+    topic: config.touchpointTopic,
+    adCostTopic: config.adCostTopic,
+    registry,
+    logger,
+  })
+  await producer.connect()
+  const hasher = createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir))
+  const writeKeys = resolveWriteKeys(config.writeKeys, config.dataDir)
+  const collector = await buildCollectorServer({
+    producer,
+    registry,
+    hasher,
+    writeKeys,
+    rateLimitPerMinute: config.collectorRateLimit,
+    maxBodyBytes: config.collectorMaxBodyBytes,
+    logger,
+  })
+  const collectorAddress = await collector.listen({ host: config.apiHost, port: config.collectorPort })
   let demo: DemoTraffic | undefined
   if (options.demo && config.demoRate > 0) {
-    await producer.connect()
-    const hasher = createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir))
     demo = startDemoTraffic({
       producer,
       generate: createDemoTouchpointGenerator({ hasher }),
@@ -77,6 +97,8 @@ export async function startCommand({ config, logger }: Context, options: { demo:
     `  API             ${address}`,
     `  Channel stats   ${address}/v1/stats/channels`,
     `  Readiness       ${address}/readyz`,
+    `  Collector       ${collectorAddress}/v1/collect (API docs: ${collectorAddress}/docs)`,
+    `  Write key       ${config.writeKeys === undefined ? `${Object.keys(writeKeys)[0] ?? ''} (source "default", kept in the data directory)` : 'from OMNISTITCH_WRITE_KEYS'}`,
     `  Kafka           ${brokers.join(',')}${localKafka ? ` (local broker, log: ${localKafka.logFile})` : ''}`,
     `  ClickHouse      ${store.mode === 'embedded' ? `embedded chDB at ${store.embeddedPath}` : config.clickhouseUrl}, database ${store.database}`,
     `  Demo traffic    ${demo ? `${config.demoRate} touchpoints/s` : 'off'}`,
@@ -87,6 +109,7 @@ export async function startCommand({ config, logger }: Context, options: { demo:
 
   onShutdownSignal(logger, async () => {
     await demo?.stop()
+    await collector.close()
     await producer.disconnect()
     await api.close()
     await loader.stop()
@@ -106,6 +129,7 @@ export async function consumeCommand({ config, logger }: Context): Promise<void>
   const loader = createTouchpointLoader({
     kafka,
     topic: config.touchpointTopic,
+    adCostTopic: config.adCostTopic,
     deadLetterTopic: config.deadLetterTopic,
     groupId: config.consumerGroup,
     registry: createEmbeddedSchemaRegistry(),
@@ -158,10 +182,12 @@ export async function produceCommand(
   const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
   const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
   await ensurePipelineTopics(kafka, config)
+  const registry = createEmbeddedSchemaRegistry()
   const producer = createTouchpointProducer({
     kafka,
     topic: config.touchpointTopic,
-    registry: createEmbeddedSchemaRegistry(),
+    adCostTopic: config.adCostTopic,
+    registry,
     logger,
   })
   await producer.connect()
@@ -180,20 +206,25 @@ export async function produceCommand(
     } else {
       const rejectsFile = options.rejects ?? `${options.file}.rejects.ndjson`
       let rejects: fs.WriteStream | undefined
-      let batch: Touchpoint[] = []
+      let batch: CapturedEvent[] = []
       let lineNumber = 0
+      const context = {
+        registry,
+        hasher: createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir)),
+        source: 'file',
+      }
       const input = readline.createInterface({ input: fs.createReadStream(options.file), crlfDelay: Infinity })
       for await (const line of input) {
         lineNumber += 1
         if (line.trim() === '') continue
-        const problem = checkLine(line)
-        if (problem !== undefined) {
+        const problem = await readLine(line, context)
+        if (typeof problem === 'string') {
           rejects ??= fs.createWriteStream(rejectsFile, { flags: 'a' })
           rejects.write(`${JSON.stringify({ line: lineNumber, reason: problem, input: line })}\n`)
           rejected += 1
           continue
         }
-        batch.push(JSON.parse(line) as Touchpoint)
+        batch.push(problem)
         if (batch.length === 500) {
           await producer.send(batch)
           sent += batch.length
@@ -211,15 +242,16 @@ export async function produceCommand(
   process.stdout.write(`${JSON.stringify({ topic: config.touchpointTopic, sent, rejected })}\n`)
 }
 
-function checkLine(line: string): string | undefined {
+/** A line of an NDJSON file as an event, or the reason it cannot be one. */
+async function readLine(line: string, context: Parameters<typeof intakeEvent>[1]): Promise<CapturedEvent | string> {
   let value: unknown
   try {
     value = JSON.parse(line)
   } catch (error) {
     return `not JSON: ${(error as Error).message}`
   }
-  const problems = findSchemaErrors(value)
-  return problems.length > 0 ? `Invalid touchpoint: ${problems.join('; ')}` : undefined
+  const outcome = await intakeEvent(value, context)
+  return outcome.ok ? outcome.event : outcome.errors.map((error) => `${error.field}: ${error.message}`).join('; ')
 }
 
 /** `omnistitch kafka start`: a local broker that runs in the background until `omnistitch kafka stop`. */

@@ -12,6 +12,7 @@ import {
   serveCommand,
   startCommand,
 } from './commands.ts'
+import { schemasCheckCommand, schemasRegisterCommand, schemasTypesCommand } from './schema-commands.ts'
 
 const configHelp = '\nConfiguration comes from environment variables; see the README for the full table.'
 
@@ -81,6 +82,22 @@ kafkaCommand
   .command('fetch')
   .description('Fetch the Apache Kafka jars from Maven Central into the cache, and nothing else.')
   .action(() => kafkaFetchCommand(context()))
+
+const schemasCommand = program
+  .command('schemas')
+  .description('Develop the Avro schemas: ids, evolution checks, generated TypeScript types.')
+schemasCommand
+  .command('check')
+  .description('Prove every version reads all earlier ones, golden fixtures decode, ids and types are current.')
+  .action(async () => schemasCheckCommand())
+schemasCommand
+  .command('register')
+  .description('Give new schema files (schemas/avro/<family>/v<N>.avsc) their ids, golden fixtures and types.')
+  .action(async () => schemasRegisterCommand())
+schemasCommand
+  .command('types')
+  .description('Regenerate schemas/generated/capture-types.ts from the newest schema versions.')
+  .action(async () => schemasTypesCommand())
 
 try {
   await program.parseAsync(process.argv)

@@ -45,11 +45,12 @@ export async function resolveBrokers(
   return { brokers: localKafka.brokers, localKafka }
 }
 
-/** Creates the touchpoint and dead-letter topics if they are missing. */
+/** Creates the touchpoint, ad cost and dead-letter topics if they are missing. */
 export function ensurePipelineTopics(kafka: Kafka, config: Config): Promise<void> {
   return ensureTopics(kafka, [
     { topic: config.touchpointTopic, partitions: config.topicPartitions },
     { topic: config.deadLetterTopic, partitions: config.topicPartitions },
+    { topic: config.adCostTopic, partitions: config.topicPartitions },
   ])
 }
 

@@ -2,13 +2,16 @@ import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type
 import { OmnistitchError, describeError } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { Store } from '../runtime/clickhouse-store.ts'
-import { decodeRecord, type SchemaRegistry } from '../schemas/schema-registry.ts'
-import { findSchemaErrors, type Touchpoint } from '../schemas/touchpoint.ts'
-import { toTouchpointRow, type TouchpointRow } from './touchpoint-row.ts'
+import { findSchemaErrors } from '../schemas/capture-events.ts'
+import { decodeEvent, type SchemaRegistry } from '../schemas/schema-registry.ts'
+import { toAdCostRow, toTouchpointRow, type AdCostRow, type TouchpointRow } from './touchpoint-row.ts'
 
 export interface TouchpointLoaderOptions {
   readonly kafka: Kafka
+  /** The touchpoints topic. */
   readonly topic: string
+  /** The ad costs topic. */
+  readonly adCostTopic: string
   readonly deadLetterTopic: string
   readonly groupId: string
   readonly registry: SchemaRegistry
@@ -33,7 +36,10 @@ export interface TouchpointLoader {
   readonly stats: Readonly<LoaderStats>
 }
 
-type Outcome = { kind: 'row'; row: TouchpointRow } | { kind: 'dead'; code: string; reason: string; schemaId?: number }
+type Outcome =
+  | { kind: 'touchpoint'; row: TouchpointRow }
+  | { kind: 'ad-cost'; row: AdCostRow }
+  | { kind: 'dead'; code: string; reason: string; schemaId?: number }
 
 /**
  * Reads touchpoints from Kafka and loads them into ClickHouse, one Kafka batch at a time:
@@ -51,43 +57,64 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
     createPartitioner: Partitioners.DefaultPartitioner,
   })
   const stats: LoaderStats = { batches: 0, rowsInserted: 0, deadLettered: 0 }
-  const table = `${options.store.database}.touchpoints`
 
-  function readRecord(value: Buffer | null, source: { partition: number; offset: string }): Outcome {
-    let decoded: { schemaId: number; value: unknown }
+  async function insert(table: string, values: readonly object[], token: string): Promise<void> {
+    if (values.length === 0) return
+    await options.store.client.insert({
+      table,
+      values: [...values],
+      format: 'JSONEachRow',
+      // The same batch inserted again after a crash is dropped by ClickHouse (see 0001_touchpoints.sql).
+      clickhouse_settings: { insert_deduplication_token: token },
+    })
+  }
+
+  async function readRecord(
+    value: Buffer | null,
+    origin: { topic: string; partition: number; offset: string },
+  ): Promise<Outcome> {
+    let decoded: Awaited<ReturnType<typeof decodeEvent>>
     try {
-      decoded = decodeRecord(options.registry, value)
+      decoded = await decodeEvent(options.registry, value)
     } catch (error) {
-      if (error instanceof OmnistitchError) return { kind: 'dead', code: error.code, reason: error.message }
+      if (error instanceof OmnistitchError && !error.retriable) {
+        return { kind: 'dead', code: error.code, reason: error.message }
+      }
       throw error
     }
-    const problems = findSchemaErrors(decoded.value)
+    const problems = findSchemaErrors(decoded.type, decoded.event.value)
     if (problems.length > 0) {
       return {
         kind: 'dead',
         code: 'OMNI_ERR_SCHEMA_INVALID_EVENT',
-        reason: `Invalid touchpoint: ${problems.join('; ')}`,
+        reason: `Invalid ${decoded.event.family} event: ${problems.join('; ')}`,
         schemaId: decoded.schemaId,
       }
     }
-    const row = toTouchpointRow(decoded.value as Touchpoint, {
-      topic: options.topic,
-      partition: source.partition,
-      offset: source.offset,
-      schemaId: decoded.schemaId,
-    })
-    return { kind: 'row', row }
+    const source = { ...origin, schemaId: decoded.schemaId }
+    return decoded.event.family === 'ad-cost'
+      ? { kind: 'ad-cost', row: toAdCostRow(decoded.event.value, source) }
+      : { kind: 'touchpoint', row: toTouchpointRow(decoded.event, source) }
   }
 
   async function handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload
     if (batch.isEmpty() || payload.isStale()) return
     const rows: TouchpointRow[] = []
+    const costs: AdCostRow[] = []
     const dead: { key: Buffer | null; value: Buffer | null; headers: IHeaders }[] = []
     for (const message of batch.messages) {
-      const outcome = readRecord(message.value, { partition: batch.partition, offset: message.offset })
-      if (outcome.kind === 'row') {
+      const outcome = await readRecord(message.value, {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: message.offset,
+      })
+      if (outcome.kind === 'touchpoint') {
         rows.push(outcome.row)
+        continue
+      }
+      if (outcome.kind === 'ad-cost') {
+        costs.push(outcome.row)
         continue
       }
       dead.push({
@@ -111,21 +138,14 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
       await deadLetters.send({ topic: options.deadLetterTopic, acks: -1, messages: dead })
       logger.warn({ count: dead.length, partition: batch.partition }, 'records sent to the dead-letter topic')
     }
-    if (rows.length > 0) {
-      await options.store.client.insert({
-        table,
-        values: rows,
-        format: 'JSONEachRow',
-        clickhouse_settings: {
-          insert_deduplication_token: `${batch.topic}:${batch.partition}:${batch.firstOffset()}-${batch.lastOffset()}`,
-        },
-      })
-    }
+    const token = `${batch.topic}:${batch.partition}:${batch.firstOffset()}-${batch.lastOffset()}`
+    await insert(`${options.store.database}.touchpoints`, rows, token)
+    await insert(`${options.store.database}.ad_costs`, costs, token)
     const next = (BigInt(batch.lastOffset()) + 1n).toString()
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
     payload.resolveOffset(batch.lastOffset())
     stats.batches += 1
-    stats.rowsInserted += rows.length
+    stats.rowsInserted += rows.length + costs.length
     stats.deadLettered += dead.length
     logger.debug({ partition: batch.partition, rows: rows.length, dead: dead.length, next }, 'batch loaded')
     await payload.heartbeat()
@@ -141,7 +161,7 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
     async start() {
       await deadLetters.connect()
       await consumer.connect()
-      await consumer.subscribe({ topics: [options.topic], fromBeginning: true })
+      await consumer.subscribe({ topics: [options.topic, options.adCostTopic], fromBeginning: true })
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,

@@ -1,5 +1,11 @@
 import { formatDateTime64 } from '../runtime/clickhouse-values.ts'
-import { strongestIdentifier, type Touchpoint } from '../schemas/touchpoint.ts'
+import {
+  identifiersOf,
+  strongestIdentifier,
+  type AdCost,
+  type CapturedEvent,
+  type Utm,
+} from '../schemas/capture-events.ts'
 
 /** Where a record came from in Kafka; kept on every row for audit and replay. */
 export interface RecordSource {
@@ -16,6 +22,8 @@ export interface TouchpointRow {
   received_at: string
   channel: string
   event_type: string
+  family: string
+  source: string
   anonymous_id: string
   device_id: string
   customer_id: string
@@ -23,9 +31,37 @@ export interface TouchpointRow {
   phone_hash: string
   loyalty_card: string
   order_id: string
+  utm_source: string
+  utm_medium: string
+  utm_campaign: string
+  utm_content: string
+  utm_term: string
   person_key: string
   revenue: string
+  amount: string
   currency: string
+  consent: string
+  details: string
+  schema_id: number
+  source_topic: string
+  source_partition: number
+  source_offset: string
+}
+
+/** A row of `ad_costs`. */
+export interface AdCostRow {
+  cost_id: string
+  date: string
+  channel: string
+  source: string
+  medium: string
+  campaign: string
+  campaign_id: string
+  spend: string
+  currency: string
+  impressions: number
+  clicks: number
+  received_at: string
   schema_id: number
   source_topic: string
   source_partition: number
@@ -39,26 +75,135 @@ export function formatMinorUnits(minor: number): string {
   return `${sign}${digits.slice(0, -2)}.${digits.slice(-2)}`
 }
 
-export function toTouchpointRow(touchpoint: Touchpoint, source: RecordSource): TouchpointRow {
+/** Fields every touchpoint family shares; the rest of a record goes to `details`. */
+const envelopeFields = new Set([
+  'event_id',
+  'event_time',
+  'received_at',
+  'channel',
+  'event_type',
+  'source',
+  'identifiers',
+  'consent',
+  'utm',
+])
+
+/**
+ * Money an event mentions (unsigned) and the revenue it realises (signed: returns and refunds negative; zero for
+ * events that only move an order along, so an order is not counted again at delivery or pickup).
+ */
+export function moneyOf(event: Exclude<CapturedEvent, { family: 'ad-cost' }>): {
+  amount: number
+  revenue: number
+  currency: string
+} {
+  switch (event.family) {
+    case 'receipt': {
+      const { total_minor: total, currency } = event.value
+      return { amount: total, revenue: event.value.event_type === 'pos_return' ? -total : total, currency }
+    }
+    case 'order': {
+      const { amount_minor: amount, currency, event_type: type } = event.value
+      const revenue = type === 'order_paid' ? amount : type === 'order_refunded' ? -amount : 0
+      return { amount, revenue, currency }
+    }
+    case 'marketplace': {
+      const amount = event.value.amount_minor ?? 0
+      const type = event.value.event_type
+      const revenue = type === 'order_paid' ? amount : type === 'order_returned' ? -amount : 0
+      return { amount, revenue, currency: event.value.currency ?? '' }
+    }
+    case 'pickup':
+    case 'delivery':
+      return { amount: event.value.amount_minor ?? 0, revenue: 0, currency: event.value.currency ?? '' }
+    case 'digital':
+      return { amount: event.value.value_minor ?? 0, revenue: 0, currency: event.value.currency ?? '' }
+    case 'touchpoint': {
+      const revenue = event.value.revenue_minor ?? 0
+      return { amount: Math.abs(revenue), revenue, currency: event.value.currency ?? '' }
+    }
+    default:
+      return { amount: 0, revenue: 0, currency: '' }
+  }
+}
+
+const noUtm: Utm = { source: null, medium: null, campaign: null, content: null, term: null }
+
+export function toTouchpointRow(
+  event: Exclude<CapturedEvent, { family: 'ad-cost' }>,
+  origin: RecordSource,
+): TouchpointRow {
+  const identifiers = identifiersOf(event) ?? {
+    anonymous_id: null,
+    device_id: null,
+    customer_id: null,
+    email_hash: null,
+    phone_hash: null,
+    loyalty_card: null,
+    order_id: null,
+  }
+  const value = event.value as unknown as Record<string, unknown>
+  const utm = (value['utm'] as Utm | undefined) ?? noUtm
+  const details = Object.fromEntries(Object.entries(value).filter(([field]) => !envelopeFields.has(field)))
+  const money = moneyOf(event)
+  const flat = event.family === 'touchpoint'
   return {
-    event_id: touchpoint.event_id,
-    event_time: formatDateTime64(touchpoint.event_time),
-    received_at: formatDateTime64(touchpoint.received_at),
-    channel: touchpoint.channel,
-    event_type: touchpoint.event_type,
-    anonymous_id: touchpoint.anonymous_id ?? '',
-    device_id: touchpoint.device_id ?? '',
-    customer_id: touchpoint.customer_id ?? '',
-    email_hash: touchpoint.email_hash ?? '',
-    phone_hash: touchpoint.phone_hash ?? '',
-    loyalty_card: touchpoint.loyalty_card ?? '',
-    order_id: touchpoint.order_id ?? '',
-    person_key: strongestIdentifier(touchpoint) ?? `event_id:${touchpoint.event_id}`,
-    revenue: formatMinorUnits(touchpoint.revenue_minor ?? 0),
-    currency: touchpoint.currency ?? '',
-    schema_id: source.schemaId,
-    source_topic: source.topic,
-    source_partition: source.partition,
-    source_offset: source.offset,
+    event_id: event.value.event_id,
+    event_time: formatDateTime64(event.value.event_time),
+    received_at: formatDateTime64(event.value.received_at),
+    channel: event.value.channel,
+    event_type: event.value.event_type,
+    family: event.family,
+    source: flat ? '' : (value['source'] as string),
+    anonymous_id: identifiers.anonymous_id ?? '',
+    device_id: identifiers.device_id ?? '',
+    customer_id: identifiers.customer_id ?? '',
+    email_hash: identifiers.email_hash ?? '',
+    phone_hash: identifiers.phone_hash ?? '',
+    loyalty_card: identifiers.loyalty_card ?? '',
+    order_id: identifiers.order_id ?? '',
+    utm_source: utm.source ?? '',
+    utm_medium: utm.medium ?? '',
+    utm_campaign: utm.campaign ?? '',
+    utm_content: utm.content ?? '',
+    utm_term: utm.term ?? '',
+    person_key: strongestIdentifier(identifiers) ?? `event_id:${event.value.event_id}`,
+    revenue: formatMinorUnits(money.revenue),
+    amount: formatMinorUnits(money.amount),
+    currency: money.currency,
+    consent: JSON.stringify(
+      flat ? {} : Object.fromEntries(Object.entries(value['consent'] as object).filter(([, flag]) => flag !== null)),
+    ),
+    details: flat ? '{}' : JSON.stringify(details),
+    schema_id: origin.schemaId,
+    source_topic: origin.topic,
+    source_partition: origin.partition,
+    source_offset: origin.offset,
+  }
+}
+
+/** `2026-11-22` from days since the epoch. */
+export function formatDate(daysSinceEpoch: number): string {
+  return new Date(daysSinceEpoch * 86_400_000).toISOString().slice(0, 10)
+}
+
+export function toAdCostRow(cost: AdCost, origin: RecordSource): AdCostRow {
+  return {
+    cost_id: cost.cost_id,
+    date: formatDate(cost.date),
+    channel: cost.channel,
+    source: cost.source,
+    medium: cost.medium ?? '',
+    campaign: cost.campaign,
+    campaign_id: cost.campaign_id ?? '',
+    spend: formatMinorUnits(cost.spend_minor),
+    currency: cost.currency,
+    impressions: cost.impressions,
+    clicks: cost.clicks,
+    received_at: formatDateTime64(cost.received_at),
+    schema_id: origin.schemaId,
+    source_topic: origin.topic,
+    source_partition: origin.partition,
+    source_offset: origin.offset,
   }
 }

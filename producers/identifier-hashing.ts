@@ -60,3 +60,24 @@ export function resolveHashSecret(configured: string | undefined, dataDir: strin
     return secret
   }
 }
+
+/**
+ * The collector's write keys (key → source): the configured ones, or else one key for the source "default", created
+ * once and kept in the data directory so that a local installation keeps its key across restarts.
+ */
+export function resolveWriteKeys(
+  configured: Readonly<Record<string, string>> | undefined,
+  dataDir: string,
+): Readonly<Record<string, string>> {
+  if (configured !== undefined) return configured
+  const file = path.join(dataDir, 'write-key')
+  let key: string
+  try {
+    key = fs.readFileSync(file, 'utf8').trim()
+  } catch {
+    fs.mkdirSync(dataDir, { recursive: true })
+    key = `osk_${crypto.randomBytes(16).toString('hex')}`
+    fs.writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' })
+  }
+  return { [key]: 'default' }
+}

@@ -1,29 +1,45 @@
-import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs'
+import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs'
+import { OmnistitchError } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
-import { encodeRecord, type SchemaRegistry } from '../schemas/schema-registry.ts'
-import { assertTouchpoint, strongestIdentifier, type Touchpoint } from '../schemas/touchpoint.ts'
+import {
+  eventIdOf,
+  findSchemaErrors,
+  identifiersOf,
+  strongestIdentifier,
+  type CapturedEvent,
+} from '../schemas/capture-events.ts'
+import { encodeEvent, type SchemaRegistry } from '../schemas/schema-registry.ts'
 
 export interface TouchpointProducerOptions {
   readonly kafka: Kafka
+  /** Topic of touchpoints (every family but ad costs). */
   readonly topic: string
+  /** Topic of ad costs. */
+  readonly adCostTopic: string
   readonly registry: SchemaRegistry
   readonly logger: Logger
+  /** Compression of record batches; see bench/compression.ts for the measurement behind the default. */
+  readonly compression?: CompressionTypes
 }
 
 export interface TouchpointProducer {
   connect(): Promise<void>
   /**
-   * Validates every touchpoint, then sends them all. One invalid touchpoint refuses the whole call before anything is
-   * sent, with an error naming the bad field (OMNI_ERR_SCHEMA_INVALID_EVENT).
+   * Validates every event against its family's schema, then sends them all in one request per topic. One invalid
+   * event refuses the whole call before anything is sent, with OMNI_ERR_SCHEMA_INVALID_EVENT naming the event's index
+   * and the field path. Use `validate` first to send the valid part of a mixed batch.
    */
-  send(touchpoints: readonly Touchpoint[]): Promise<void>
+  send(events: readonly CapturedEvent[]): Promise<void>
+  /** The schema errors of one event (field paths with what was expected); empty when it can be sent. */
+  validate(event: CapturedEvent): Promise<string[]>
   /** Waits for sends in flight, then disconnects. */
   disconnect(): Promise<void>
 }
 
 /**
- * A producer of touchpoints in the Confluent wire format. It is idempotent (the broker drops a retried batch it
- * already has) and keys every record by the most stable identifier, so one person's events stay in order.
+ * A producer of captured events in the Confluent wire format. Idempotent (the broker drops a batch it already has
+ * when a request is retried), retried with exponential backoff, and keyed by the most stable identifier so one
+ * person's events stay in one partition in order; ad costs are keyed by their cost id.
  */
 export function createTouchpointProducer(options: TouchpointProducerOptions): TouchpointProducer {
   const logger = options.logger.child({ component: 'touchpoint-producer' })
@@ -31,24 +47,40 @@ export function createTouchpointProducer(options: TouchpointProducerOptions): To
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: 8, factor: 0.2, multiplier: 2 },
   })
+  const compression = options.compression ?? CompressionTypes.None
   const inFlight = new Set<Promise<unknown>>()
+
+  async function validate(event: CapturedEvent): Promise<string[]> {
+    const writer = await options.registry.writerFor(event.family)
+    return findSchemaErrors(writer.type, event.value)
+  }
+
   return {
     connect: () => producer.connect(),
-    async send(touchpoints) {
-      const messages = touchpoints.map((touchpoint) => {
-        assertTouchpoint(touchpoint)
-        return {
-          key: strongestIdentifier(touchpoint) ?? touchpoint.event_id,
-          value: encodeRecord(options.registry, 'touchpoint', touchpoint),
+    validate,
+    async send(events) {
+      const byTopic = new Map<string, Message[]>()
+      for (const [index, event] of events.entries()) {
+        const problems = await validate(event)
+        if (problems.length > 0) {
+          throw new OmnistitchError(
+            'OMNI_ERR_SCHEMA_INVALID_EVENT',
+            `event ${index} (${event.family}) is invalid: ${problems.join('; ')}`,
+          )
         }
-      })
-      if (messages.length === 0) return
-      const sending = producer.send({
-        topic: options.topic,
+        const topic = event.family === 'ad-cost' ? options.adCostTopic : options.topic
+        const key = strongestIdentifier(identifiersOf(event)) ?? eventIdOf(event)
+        const messages = byTopic.get(topic) ?? []
+        messages.push({ key, value: await encodeEvent(options.registry, event) })
+        byTopic.set(topic, messages)
+      }
+      if (byTopic.size === 0) return
+      const sending = producer.sendBatch({
         acks: -1,
-        compression: CompressionTypes.None,
-        messages,
+        compression,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       })
       inFlight.add(sending)
       try {
@@ -56,7 +88,7 @@ export function createTouchpointProducer(options: TouchpointProducerOptions): To
       } finally {
         inFlight.delete(sending)
       }
-      logger.debug({ count: messages.length }, 'touchpoints sent')
+      logger.debug({ count: events.length }, 'events sent')
     },
     async disconnect() {
       await Promise.allSettled(inFlight)

@@ -4,11 +4,8 @@ import { toTouchpointRow } from '../consumers/touchpoint-row.ts'
 import { migrate } from '../runtime/clickhouse-migrations.ts'
 import type { Store } from '../runtime/clickhouse-store.ts'
 import { openTestStore, testLogger } from '../test/helpers.ts'
-import type { Touchpoint } from '../schemas/touchpoint.ts'
-import { touchpoint } from '../test/fixtures/touchpoints.ts'
+import { event } from '../test/fixtures/events.ts'
 import { buildApiServer } from './api-server.ts'
-
-const base = touchpoint({ anonymous_id: null })
 
 describe('the API', () => {
   let store: Store
@@ -18,16 +15,28 @@ describe('the API', () => {
   beforeAll(async () => {
     store = await openTestStore()
     await migrate(store, { logger: testLogger })
-    const touchpoints: Touchpoint[] = [
-      { ...base, event_id: '00000000-0000-4000-8000-000000000001', anonymous_id: 'cookie-a' },
-      { ...base, event_id: '00000000-0000-4000-8000-000000000002', anonymous_id: 'cookie-a' },
-      { ...base, event_id: '00000000-0000-4000-8000-000000000003', customer_id: 'C7' },
-      { ...base, event_id: '00000000-0000-4000-8000-000000000004', channel: 'store', loyalty_card: '27701' },
+    const id = (n: number) => `00000000-0000-4000-8000-00000000000${n}`
+    const events = [
+      event('digital', { event_id: id(1), identifiers: { anonymous_id: 'cookie-a' } }),
+      event('digital', { event_id: id(2), identifiers: { anonymous_id: 'cookie-a' } }),
+      event('digital', { event_id: id(3), identifiers: { customer_id: 'C7' } }),
+      event('receipt', {
+        event_id: id(4),
+        channel: 'store',
+        event_type: 'pos_receipt',
+        identifiers: { loyalty_card: '27701' },
+        store_id: 'msk-01',
+        receipt_number: 'R1',
+        items: [],
+        total_minor: 150_00,
+        currency: 'RUB',
+        payment_method: 'card',
+      }),
       // Outside the range asked for below.
-      { ...base, event_id: '00000000-0000-4000-8000-000000000005', event_time: Date.parse('2026-07-01T00:00:00Z') },
+      event('digital', { event_id: id(5), event_time: Date.parse('2026-07-01T00:00:00Z') }),
     ]
-    const rows = touchpoints.map((touchpoint, index) =>
-      toTouchpointRow(touchpoint, { topic: 't', partition: 0, offset: String(index), schemaId: 1 }),
+    const rows = events.map((item, index) =>
+      toTouchpointRow(item, { topic: 't', partition: 0, offset: String(index), schemaId: 1 }),
     )
     // The same rows twice, as a re-delivery would: every count below must still see each event once.
     await store.client.insert({ table: `${store.database}.touchpoints`, values: rows, format: 'JSONEachRow' })

@@ -110,6 +110,13 @@ export const settings = {
     ...topicName,
     fallback: 'omnistitch.touchpoints.dlq',
   }),
+  adCostTopic: setting({
+    env: 'KAFKA_TOPIC_AD_COSTS',
+    defaultText: 'omnistitch.ad-costs',
+    description: 'Topic of daily ad costs (spend, impressions, clicks), which are not touchpoints.',
+    ...topicName,
+    fallback: 'omnistitch.ad-costs',
+  }),
   topicPartitions: setting({
     env: 'KAFKA_TOPIC_PARTITIONS',
     defaultText: '6',
@@ -184,6 +191,44 @@ export const settings = {
     description: 'Port the API listens on; 0 picks a free port.',
     ...port(),
     fallback: 8080,
+  }),
+  collectorPort: setting({
+    env: 'OMNISTITCH_COLLECTOR_PORT',
+    defaultText: '8081',
+    description: 'Port of the HTTP collector (`POST /v1/collect`, webhooks); it listens on OMNISTITCH_API_HOST.',
+    ...port(),
+    fallback: 8081,
+  }),
+  writeKeys: setting<Record<string, string> | undefined>({
+    env: 'OMNISTITCH_WRITE_KEYS',
+    defaultText: '(unset: one key for source "default", kept in the data directory)',
+    description: 'Write keys of the collector as `source=key` pairs; a request is recorded with the source of its key.',
+    schema: z
+      .string()
+      .transform((raw) => raw.split(',').map((pair) => pair.trim().split('=')))
+      .pipe(z.array(z.tuple([z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/), z.string().min(16)])).min(1))
+      .transform((pairs) => Object.fromEntries(pairs.map(([source, key]) => [key, source]))),
+    accepts: 'comma-separated source=key pairs, each key at least 16 characters, such as "site=0123456789abcdef"',
+    fallback: undefined,
+  }),
+  collectorRateLimit: setting({
+    env: 'OMNISTITCH_COLLECTOR_RATE_LIMIT',
+    defaultText: '600',
+    description: 'Requests per minute the collector accepts from one write key before answering 429.',
+    ...positiveInt(1_000_000),
+    fallback: 600,
+  }),
+  collectorMaxBodyBytes: setting({
+    env: 'OMNISTITCH_COLLECTOR_MAX_BODY_BYTES',
+    defaultText: '1048576',
+    description: 'Largest request body the collector reads; larger ones get 413.',
+    schema: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(100 * 1024 * 1024),
+    accepts: 'a whole number of bytes from 1024 to 104857600',
+    fallback: 1_048_576,
   }),
   demoRate: setting({
     env: 'OMNISTITCH_DEMO_RATE',

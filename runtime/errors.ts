@@ -34,6 +34,22 @@ export const errorCatalogue = {
     retriable: false,
     summary: 'A Kafka record names a schema id this registry does not know.',
   },
+  OMNI_ERR_COLLECT_UNAUTHORIZED: { status: 401, retriable: false, summary: 'The write key is missing or unknown.' },
+  OMNI_ERR_COLLECT_BAD_REQUEST: {
+    status: 400,
+    retriable: false,
+    summary: 'A collect request is malformed as a whole.',
+  },
+  OMNI_ERR_COLLECT_TOO_LARGE: {
+    status: 413,
+    retriable: false,
+    summary: 'A collect request body is over the size limit.',
+  },
+  OMNI_ERR_COLLECT_RATE_LIMITED: {
+    status: 429,
+    retriable: true,
+    summary: 'A write key sent more requests than its rate limit allows.',
+  },
   OMNI_ERR_API_BAD_PARAMETER: {
     status: 400,
     retriable: false,

@@ -1,65 +1,105 @@
 import type avro from 'avsc'
 import { OmnistitchError } from '../runtime/errors.ts'
+import type { CapturedEvent, Family } from './capture-events.ts'
 import { frame, unframe } from './confluent-wire-format.ts'
-import { touchpointType } from './touchpoint.ts'
+import { loadSchemaCatalog, type SchemaCatalog } from './schema-catalog.ts'
 
-/** Resolves schema ids of the Confluent wire format to Avro types and back. */
-export interface SchemaRegistry {
-  /** The id under which records of this subject are written. */
-  idFor(subject: string): number
-  /** The writer schema of an id; throws OMNI_ERR_SCHEMA_UNKNOWN_ID for an id it does not know. */
-  typeFor(id: number): avro.Type
+/** The schema a record is written with. */
+export interface WriterSchema {
+  readonly id: number
+  readonly type: avro.Type
+}
+
+/** How to read a record written under some schema id: its family, and a reader type resolving it to our newest. */
+export interface ReaderSchema {
+  readonly id: number
+  readonly family: Family
+  /** The newest version of the family: what decoded values look like. */
+  readonly type: avro.Type
+  /** Reads bytes written with the id's schema into `type`. */
+  readonly resolver: ReturnType<avro.Type['createResolver']> | undefined
 }
 
 /**
- * The registry built into Omnistitch: a fixed catalogue of the schema files in `schemas/avro/`, each with an id that
- * never changes once released. A client for a Confluent-compatible Schema Registry can stand in its place through the
- * same interface.
+ * Resolves schema ids of the Confluent wire format. Two implementations: the embedded registry (ids from
+ * `schemas/avro/registry.json`) and a client for a Confluent-compatible Schema Registry (`CONFLUENT_SCHEMA_REGISTRY_URL`).
+ * Both cache: a lookup costs a network call once per id at most.
  */
-export function createEmbeddedSchemaRegistry(): SchemaRegistry {
-  const catalogue = new Map<number, { subject: string; type: avro.Type }>([
-    [1, { subject: 'touchpoint', type: touchpointType }],
-  ])
-  const latestBySubject = new Map<string, number>()
-  for (const [id, entry] of catalogue) latestBySubject.set(entry.subject, id)
+export interface SchemaRegistry {
+  readonly kind: 'embedded' | 'confluent'
+  writerFor(family: Family): Promise<WriterSchema>
+  readerFor(id: number): Promise<ReaderSchema>
+}
+
+function unknownId(id: number, known: string): OmnistitchError {
+  return new OmnistitchError('OMNI_ERR_SCHEMA_UNKNOWN_ID', `schema id ${id} is not known; ${known}`)
+}
+
+/** The family a record name belongs to, from the local catalogue. */
+export function familyOfRecordName(catalog: SchemaCatalog, fullName: string | undefined): Family | undefined {
+  return catalog.entries.find((entry) => entry.subject === fullName)?.family as Family | undefined
+}
+
+/** Reader for a writer type: the family's newest type, resolving from the writer when they differ. */
+export function readerForWriter(catalog: SchemaCatalog, id: number, writer: avro.Type): ReaderSchema {
+  const family = familyOfRecordName(catalog, writer.name)
+  const latest = family === undefined ? undefined : catalog.latest(family)
+  if (family === undefined || latest === undefined) {
+    throw new OmnistitchError(
+      'OMNI_ERR_SCHEMA_UNKNOWN_ID',
+      `schema id ${id} is the record ${writer.name ?? '(unnamed)'}, which is no Omnistitch capture family`,
+    )
+  }
+  // Same canonical form: the bytes read as they are; otherwise resolve the writer's layout into the reader's.
+  const same = latest.type.fingerprint('sha256').equals(writer.fingerprint('sha256'))
+  return { id, family, type: latest.type, resolver: same ? undefined : latest.type.createResolver(writer) }
+}
+
+/** The registry built into Omnistitch: ids assigned when a schema file is registered, kept in git, never changed. */
+export function createEmbeddedSchemaRegistry(catalog: SchemaCatalog = loadSchemaCatalog()): SchemaRegistry {
+  const readers = new Map<number, ReaderSchema>()
   return {
-    idFor(subject) {
-      const id = latestBySubject.get(subject)
-      if (id === undefined) throw new Error(`no schema is registered for subject ${subject}`)
-      return id
+    kind: 'embedded',
+    async writerFor(family) {
+      const entry = catalog.latest(family)
+      if (entry === undefined) throw new Error(`no schema for family ${family}`)
+      return { id: entry.id, type: entry.type }
     },
-    typeFor(id) {
-      const entry = catalogue.get(id)
-      if (!entry) {
-        throw new OmnistitchError(
-          'OMNI_ERR_SCHEMA_UNKNOWN_ID',
-          `schema id ${id} is not known; known ids: ${[...catalogue.keys()].join(', ')}`,
-        )
-      }
-      return entry.type
+    async readerFor(id) {
+      const cached = readers.get(id)
+      if (cached) return cached
+      const entry = catalog.byId(id)
+      if (entry === undefined) throw unknownId(id, `known ids: ${catalog.entries.map((known) => known.id).join(', ')}`)
+      const reader = readerForWriter(catalog, id, entry.type)
+      readers.set(id, reader)
+      return reader
     },
   }
 }
 
-/** Encodes a value with the subject's current schema into the Confluent wire format. */
-export function encodeRecord(registry: SchemaRegistry, subject: string, value: unknown): Buffer {
-  const id = registry.idFor(subject)
-  return frame(id, registry.typeFor(id).toBuffer(value))
+/** Encodes an event with its family's current schema into the Confluent wire format. */
+export async function encodeEvent(registry: SchemaRegistry, event: CapturedEvent): Promise<Buffer> {
+  const writer = await registry.writerFor(event.family)
+  return frame(writer.id, writer.type.toBuffer(event.value))
 }
 
 /**
- * Decodes a wire-format record with the writer schema named in its header. Throws OMNI_ERR_SCHEMA_WIRE_FORMAT for
- * bytes that are not a valid record of that schema.
+ * Decodes a wire-format record into an event of its family, in the family's newest shape. Throws
+ * OMNI_ERR_SCHEMA_WIRE_FORMAT for bytes that are not a valid record, OMNI_ERR_SCHEMA_UNKNOWN_ID for an unknown id.
  */
-export function decodeRecord(registry: SchemaRegistry, record: Buffer | null): { schemaId: number; value: unknown } {
+export async function decodeEvent(
+  registry: SchemaRegistry,
+  record: Buffer | null,
+): Promise<{ schemaId: number; event: CapturedEvent; type: avro.Type }> {
   const { schemaId, body } = unframe(record)
-  const type = registry.typeFor(schemaId)
+  const reader = await registry.readerFor(schemaId)
   try {
-    return { schemaId, value: type.fromBuffer(body) }
+    const value: unknown = reader.type.fromBuffer(body, reader.resolver)
+    return { schemaId, event: { family: reader.family, value } as CapturedEvent, type: reader.type }
   } catch (error) {
     throw new OmnistitchError(
       'OMNI_ERR_SCHEMA_WIRE_FORMAT',
-      `record body is not a valid ${type.name ?? 'Avro'} value for schema id ${schemaId}: ${(error as Error).message}`,
+      `record body is not a valid ${reader.type.name ?? 'Avro'} value for schema id ${schemaId}: ${(error as Error).message}`,
       { cause: error },
     )
   }

@@ -10,7 +10,7 @@ import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { ensureTopics } from '../runtime/kafka-client.ts'
 import { frame } from '../schemas/confluent-wire-format.ts'
 import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
-import { strongestIdentifier, type Touchpoint } from '../schemas/touchpoint.ts'
+import { identifiersOf, strongestIdentifier, type CapturedEvent } from '../schemas/capture-events.ts'
 import { openTestStore, testKafka, testLogger, uniqueName, waitFor } from './helpers.ts'
 
 const eventCount = 1000
@@ -26,18 +26,21 @@ describe('a touchpoint travels through Kafka into ClickHouse and out of the API'
   const groupId = uniqueName('loader')
   const start = Date.parse('2026-03-01T00:00:00Z')
   let clock = start
-  const events: Touchpoint[] = Array.from(
-    { length: eventCount },
-    createDemoTouchpointGenerator({
-      hasher: createIdentifierHasher('test-secret-0123456789'),
-      seed: 42,
-      people: 150,
-      now: () => (clock += 60_000),
-    }),
-  )
+  const demo = createDemoTouchpointGenerator({
+    hasher: createIdentifierHasher('test-secret-0123456789'),
+    seed: 42,
+    people: 150,
+    now: () => (clock += 60_000),
+  })
+  const events: CapturedEvent[] = []
+  while (events.length < eventCount) {
+    const next = demo()
+    if (next.family !== 'ad-cost') events.push(next)
+  }
+  const adCostTopic = `${topic}.costs`
 
   const newLoader = () =>
-    createTouchpointLoader({ kafka, topic, deadLetterTopic, groupId, registry, store, logger: testLogger })
+    createTouchpointLoader({ kafka, topic, adCostTopic, deadLetterTopic, groupId, registry, store, logger: testLogger })
 
   const countRows = async (): Promise<number> => {
     const rows = await queryRows<{ n: number }>(
@@ -72,10 +75,11 @@ describe('a touchpoint travels through Kafka into ClickHouse and out of the API'
     await ensureTopics(kafka, [
       { topic, partitions: 3 },
       { topic: deadLetterTopic, partitions: 1 },
+      { topic: adCostTopic, partitions: 1 },
     ])
     store = await openTestStore()
     await migrate(store, { logger: testLogger })
-    producer = createTouchpointProducer({ kafka, topic, registry, logger: testLogger })
+    producer = createTouchpointProducer({ kafka, topic, adCostTopic, registry, logger: testLogger })
     await producer.connect()
   })
 
@@ -95,11 +99,12 @@ describe('a touchpoint travels through Kafka into ClickHouse and out of the API'
     expect(await countRows()).toBe(eventCount)
 
     const expected = new Map<string, { events: number; persons: Set<string> }>()
-    for (const event of events) {
-      const entry = expected.get(event.channel) ?? { events: 0, persons: new Set<string>() }
+    for (const item of events) {
+      if (item.family === 'ad-cost') continue
+      const entry = expected.get(item.value.channel) ?? { events: 0, persons: new Set<string>() }
       entry.events += 1
-      entry.persons.add(strongestIdentifier(event) ?? `event_id:${event.event_id}`)
-      expected.set(event.channel, entry)
+      entry.persons.add(strongestIdentifier(identifiersOf(item)) ?? `event_id:${item.value.event_id}`)
+      expected.set(item.value.channel, entry)
     }
 
     const api = buildApiServer({ store, logger: testLogger, checkKafka: async () => undefined })
@@ -145,13 +150,16 @@ describe('a touchpoint travels through Kafka into ClickHouse and out of the API'
   it('sends records it cannot read to the dead-letter topic with the reason, and loads the rest', async () => {
     const badProducer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
     await badProducer.connect()
-    const valid = { ...events[0], event_id: '00000000-0000-4000-8000-000000000001' } as Touchpoint
+    const first = events.find((item) => item.family === 'digital')
+    if (first?.family !== 'digital') throw new Error('the demo made no digital event')
+    const valid = { ...first.value, event_id: '00000000-0000-4000-8000-000000000001' }
+    const writer = await registry.writerFor('digital')
     await badProducer.send({
       topic,
       messages: [
         { key: 'not-avro', value: Buffer.from('{"channel":"web"}') },
         { key: 'unknown-schema', value: frame(999, Buffer.from([0])) },
-        { key: 'valid', value: frame(1, registry.typeFor(1).toBuffer(valid)) },
+        { key: 'valid', value: frame(writer.id, writer.type.toBuffer(valid)) },
       ],
     })
     await badProducer.disconnect()

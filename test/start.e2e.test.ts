@@ -14,6 +14,7 @@ describe('omnistitch start', () => {
       CLICKHOUSE_URL: '',
       OMNISTITCH_DATA_DIR: dataDir,
       OMNISTITCH_API_PORT: '0',
+      OMNISTITCH_COLLECTOR_PORT: '0',
       OMNISTITCH_DEMO_RATE: '50',
       OMNISTITCH_LOG_LEVEL: 'warn',
     })

@@ -1,0 +1,265 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
+import rateLimit from '@fastify/rate-limit'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { OmnistitchError, describeError } from '../runtime/errors.ts'
+import type { Logger } from '../runtime/logger.ts'
+import { eventIdOf, type CapturedEvent } from '../schemas/capture-events.ts'
+import type { SchemaRegistry } from '../schemas/schema-registry.ts'
+import { intakeEvent, type IntakeError } from './event-intake.ts'
+import type { IdentifierHasher } from './identifier-hashing.ts'
+import type { TouchpointProducer } from './touchpoint-producer.ts'
+import { webhookAdapters, type WebhookAdapter } from './webhook-adapters.ts'
+
+export interface CollectorOptions {
+  readonly producer: TouchpointProducer
+  readonly registry: SchemaRegistry
+  readonly hasher: IdentifierHasher
+  /** Write key → the source it stands for. */
+  readonly writeKeys: Readonly<Record<string, string>>
+  readonly rateLimitPerMinute: number
+  readonly maxBodyBytes: number
+  readonly logger: Logger
+  /** Most events one request may carry. */
+  readonly maxBatch?: number
+  readonly now?: () => number
+  readonly adapters?: Readonly<Record<string, WebhookAdapter>>
+}
+
+/** The outcome of one event of a request, in request order. */
+export type ItemResult =
+  { index: number; status: 'accepted'; event_id: string } | { index: number; status: 'rejected'; errors: IntakeError[] }
+
+const itemResultSchema = {
+  type: 'object',
+  properties: {
+    index: { type: 'integer' },
+    status: { type: 'string', enum: ['accepted', 'rejected'] },
+    event_id: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+    },
+  },
+} as const
+
+const collectResponse = {
+  type: 'object',
+  properties: {
+    accepted: { type: 'integer' },
+    rejected: { type: 'integer' },
+    results: { type: 'array', items: itemResultSchema },
+  },
+} as const
+
+const errorResponse = {
+  type: 'object',
+  properties: {
+    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+  },
+} as const
+
+/**
+ * The capture edge over HTTP. `POST /v1/collect` takes one event, an array, or `{"batch": [...]}` from web and app
+ * SDKs and servers; `POST /v1/webhooks/:source` takes the payloads of call tracking, messenger, e-mail service and
+ * marketplace integrations and maps them through their adapters. Every event goes through the same intake (family,
+ * hashing, event id, validation); the answer is 202 with a result for each event. Events are in Kafka before the
+ * answer: a 202 means they are stored, and a client that retries a whole request after a timeout causes no
+ * duplicates as long as its events carry `event_id` or `message_id`.
+ */
+export async function buildCollectorServer(options: CollectorOptions): Promise<FastifyInstance> {
+  const logger: FastifyBaseLogger = options.logger.child({ component: 'collector' })
+  const maxBatch = options.maxBatch ?? 500
+  const adapters = options.adapters ?? webhookAdapters
+  const app = Fastify({ loggerInstance: logger, bodyLimit: options.maxBodyBytes })
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Omnistitch collector',
+        version: '1',
+        description:
+          'Capture touchpoints from every channel. Authenticate with a write key: `Authorization: Bearer <key>`.',
+      },
+      components: { securitySchemes: { writeKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ writeKey: [] }],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(rateLimit, {
+    global: false,
+    max: options.rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => writeKeyOf(request) ?? request.ip,
+  })
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.statusCode === 413) {
+      return reply.status(413).send({
+        error: {
+          code: 'OMNI_ERR_COLLECT_TOO_LARGE',
+          message: `request body is larger than ${options.maxBodyBytes} bytes`,
+        },
+      })
+    }
+    if (error.statusCode === 429) {
+      return reply.status(429).send({ error: { code: 'OMNI_ERR_COLLECT_RATE_LIMITED', message: error.message } })
+    }
+    if (error instanceof OmnistitchError) {
+      return reply.status(error.status).send({ error: { code: error.code, message: error.message } })
+    }
+    if (error.statusCode !== undefined && error.statusCode < 500) {
+      return reply
+        .status(error.statusCode)
+        .send({ error: { code: 'OMNI_ERR_COLLECT_BAD_REQUEST', message: error.message } })
+    }
+    request.log.error({ err: error }, 'collect failed')
+    return reply.status(503).send({
+      error: { code: 'OMNI_ERR_KAFKA_UNAVAILABLE', message: 'events could not be stored; retry the request' },
+    })
+  })
+
+  function authenticate(request: FastifyRequest): string {
+    const key = writeKeyOf(request)
+    const source = key === undefined ? undefined : options.writeKeys[key]
+    if (source === undefined) {
+      throw new OmnistitchError(
+        'OMNI_ERR_COLLECT_UNAUTHORIZED',
+        key === undefined
+          ? 'a write key is required: send `Authorization: Bearer <key>`'
+          : 'the write key is not known',
+      )
+    }
+    return source
+  }
+
+  async function collect(
+    inputs: unknown[],
+    source: string,
+  ): Promise<{ accepted: number; rejected: number; results: ItemResult[] }> {
+    if (inputs.length > maxBatch) {
+      throw new OmnistitchError(
+        'OMNI_ERR_COLLECT_BAD_REQUEST',
+        `a request may carry at most ${maxBatch} events, got ${inputs.length}`,
+      )
+    }
+    const results: ItemResult[] = []
+    const events: CapturedEvent[] = []
+    for (const [index, input] of inputs.entries()) {
+      const outcome = await intakeEvent(input, {
+        registry: options.registry,
+        hasher: options.hasher,
+        source,
+        now: options.now,
+      })
+      if (outcome.ok) {
+        events.push(outcome.event)
+        results.push({ index, status: 'accepted', event_id: eventIdOf(outcome.event) })
+      } else {
+        results.push({ index, status: 'rejected', errors: outcome.errors })
+      }
+    }
+    try {
+      await options.producer.send(events)
+    } catch (error) {
+      throw new OmnistitchError(
+        'OMNI_ERR_KAFKA_UNAVAILABLE',
+        `events could not be stored (${describeError(error)}); retry the request`,
+        {
+          cause: error,
+        },
+      )
+    }
+    return { accepted: events.length, rejected: results.length - events.length, results }
+  }
+
+  app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }))
+
+  app.post(
+    '/v1/collect',
+    {
+      config: { rateLimit: {} },
+      schema: {
+        summary: 'Capture one event or a batch',
+        description:
+          'Body: one event object, an array of events, or `{"batch": [...]}`. An event is the JSON of its family\'s ' +
+          'Avro record, partial: `family` may be left out when channel and event_type name it; `identifiers.email` ' +
+          'and `identifiers.phone` are hashed here; give `event_id` or `message_id` so a retried request is not ' +
+          'counted twice.',
+        body: {
+          oneOf: [
+            {
+              type: 'object',
+              required: ['batch'],
+              properties: { batch: { type: 'array', items: { type: 'object' } } },
+            },
+            { type: 'array', items: { type: 'object' } },
+            { type: 'object' },
+          ],
+        },
+        response: {
+          202: collectResponse,
+          400: errorResponse,
+          401: errorResponse,
+          413: errorResponse,
+          429: errorResponse,
+          503: errorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const source = authenticate(request)
+      const body = request.body
+      const inputs = Array.isArray(body)
+        ? body
+        : typeof body === 'object' && body !== null && Array.isArray((body as { batch?: unknown }).batch)
+          ? (body as { batch: unknown[] }).batch
+          : [body]
+      return reply.status(202).send(await collect(inputs, source))
+    },
+  )
+
+  app.post<{ Params: { source: string } }>(
+    '/v1/webhooks/:source',
+    {
+      config: { rateLimit: {} },
+      schema: {
+        summary: 'Receive a payload from an integration',
+        description: `Sources: ${Object.keys(adapters).join(', ')}. Each maps its payload to events; see the README.`,
+        params: {
+          type: 'object',
+          properties: {
+            source:
+              Object.keys(adapters).length > 0 ? { type: 'string', enum: Object.keys(adapters) } : { type: 'string' },
+          },
+        },
+        response: { 202: collectResponse, 400: errorResponse, 401: errorResponse, 404: errorResponse },
+      },
+    },
+    async (request, reply) => {
+      const keySource = authenticate(request)
+      const adapter = adapters[request.params.source]
+      if (adapter === undefined) {
+        throw new OmnistitchError('OMNI_ERR_COLLECT_BAD_REQUEST', `no webhook adapter named ${request.params.source}`)
+      }
+      const mapped = adapter(request.body)
+      if (!mapped.ok) {
+        throw new OmnistitchError('OMNI_ERR_COLLECT_BAD_REQUEST', `${request.params.source} payload: ${mapped.error}`)
+      }
+      return reply.status(202).send(await collect(mapped.events, `${keySource}:${request.params.source}`))
+    },
+  )
+
+  return app
+}
+
+function writeKeyOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization
+  if (header?.startsWith('Bearer ')) return header.slice(7).trim()
+  if (header?.startsWith('Basic ')) {
+    // Segment-style SDKs send the write key as the basic-auth user name.
+    return Buffer.from(header.slice(6), 'base64').toString('utf8').split(':')[0]
+  }
+  const alternative = request.headers['x-omnistitch-write-key']
+  return typeof alternative === 'string' ? alternative : undefined
+}
