@@ -24,11 +24,14 @@ export interface CollectorOptions {
   readonly maxBatch?: number
   readonly now?: () => number
   readonly adapters?: Readonly<Record<string, WebhookAdapter>>
+  /** How many recently stored event ids the collector remembers to answer a retried request without storing twice. */
+  readonly recentIdsCapacity?: number
 }
 
 /** The outcome of one event of a request, in request order. */
 export type ItemResult =
-  { index: number; status: 'accepted'; event_id: string } | { index: number; status: 'rejected'; errors: IntakeError[] }
+  | { index: number; status: 'accepted'; event_id: string; duplicate?: true }
+  | { index: number; status: 'rejected'; errors: IntakeError[] }
 
 const itemResultSchema = {
   type: 'object',
@@ -36,6 +39,7 @@ const itemResultSchema = {
     index: { type: 'integer' },
     status: { type: 'string', enum: ['accepted', 'rejected'] },
     event_id: { type: 'string' },
+    duplicate: { type: 'boolean' },
     errors: {
       type: 'array',
       items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
@@ -72,6 +76,7 @@ export async function buildCollectorServer(options: CollectorOptions): Promise<F
   const maxBatch = options.maxBatch ?? 500
   const adapters = options.adapters ?? webhookAdapters
   const app = Fastify({ loggerInstance: logger, bodyLimit: options.maxBodyBytes })
+  const recent = createRecentIds(options.recentIdsCapacity ?? 1_000_000)
 
   await app.register(swagger, {
     openapi: {
@@ -145,6 +150,7 @@ export async function buildCollectorServer(options: CollectorOptions): Promise<F
     }
     const results: ItemResult[] = []
     const events: CapturedEvent[] = []
+    const inRequest = new Set<string>()
     for (const [index, input] of inputs.entries()) {
       const outcome = await intakeEvent(input, {
         registry: options.registry,
@@ -152,12 +158,19 @@ export async function buildCollectorServer(options: CollectorOptions): Promise<F
         source,
         now: options.now,
       })
-      if (outcome.ok) {
-        events.push(outcome.event)
-        results.push({ index, status: 'accepted', event_id: eventIdOf(outcome.event) })
-      } else {
+      if (!outcome.ok) {
         results.push({ index, status: 'rejected', errors: outcome.errors })
+        continue
       }
+      const eventId = eventIdOf(outcome.event)
+      // A retried request, or the same event twice in one: acknowledged, not stored again.
+      if (recent.has(eventId) || inRequest.has(eventId)) {
+        results.push({ index, status: 'accepted', event_id: eventId, duplicate: true })
+        continue
+      }
+      inRequest.add(eventId)
+      events.push(outcome.event)
+      results.push({ index, status: 'accepted', event_id: eventId })
     }
     try {
       await options.producer.send(events)
@@ -170,7 +183,9 @@ export async function buildCollectorServer(options: CollectorOptions): Promise<F
         },
       )
     }
-    return { accepted: events.length, rejected: results.length - events.length, results }
+    for (const id of inRequest) recent.add(id)
+    const accepted = results.filter((result) => result.status === 'accepted').length
+    return { accepted, rejected: results.length - accepted, results }
   }
 
   app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }))
@@ -187,7 +202,7 @@ export async function buildCollectorServer(options: CollectorOptions): Promise<F
           'and `identifiers.phone` are hashed here; give `event_id` or `message_id` so a retried request is not ' +
           'counted twice.',
         body: {
-          oneOf: [
+          anyOf: [
             {
               type: 'object',
               required: ['batch'],
@@ -262,4 +277,24 @@ function writeKeyOf(request: FastifyRequest): string | undefined {
   }
   const alternative = request.headers['x-omnistitch-write-key']
   return typeof alternative === 'string' ? alternative : undefined
+}
+
+/**
+ * The ids of recently stored events, oldest evicted first. Guards against the common duplicate, a client retrying a
+ * request whose answer it missed; duplicates it cannot see (another collector instance, after a restart) are removed
+ * downstream by event id.
+ */
+function createRecentIds(capacity: number): { has(id: string): boolean; add(id: string): void } {
+  const ids = new Set<string>()
+  return {
+    has: (id) => ids.has(id),
+    add(id) {
+      ids.delete(id)
+      ids.add(id)
+      if (ids.size > capacity) {
+        const oldest = ids.values().next().value
+        if (oldest !== undefined) ids.delete(oldest)
+      }
+    },
+  }
 }
