@@ -201,4 +201,37 @@ describe('a touchpoint travels through Kafka into ClickHouse and out of the API'
     expect(unknownSchema?.headers['omnistitch.error-code']).toBe('OMNI_ERR_SCHEMA_UNKNOWN_ID')
     expect(unknownSchema?.headers['omnistitch.reason']).toMatch(/schema id 999/)
   })
+
+  it('loads ad costs into their own table, where a corrected figure replaces the earlier one', async () => {
+    const day = Math.floor(Date.parse('2026-03-01T00:00:00Z') / 86_400_000)
+    const cost = (campaign: string, spend: number, receivedAt: number): CapturedEvent => ({
+      family: 'ad-cost',
+      value: {
+        cost_id: `yandex_direct:${campaign}:${day}`,
+        date: day,
+        channel: 'ads',
+        source: 'yandex_direct',
+        medium: 'cpc',
+        campaign,
+        campaign_id: null,
+        spend_minor: spend,
+        currency: 'RUB',
+        impressions: 1000,
+        clicks: 40,
+        received_at: receivedAt,
+      },
+    })
+    await producer.send([cost('autumn', 100_00, 1), cost('spring', 50_00, 1)])
+    await producer.send([cost('autumn', 120_00, 2)])
+    const loader = await runLoaderUntilCaughtUp()
+    await loader.stop()
+    const rows = await queryRows<{ campaign: string; spend: string }>(
+      store,
+      'SELECT campaign, toString(spend) AS spend FROM {database:Identifier}.ad_costs FINAL ORDER BY campaign',
+    )
+    expect(rows).toEqual([
+      { campaign: 'autumn', spend: '120' },
+      { campaign: 'spring', spend: '50' },
+    ])
+  })
 })
