@@ -22,7 +22,7 @@ describe('every capture schema', () => {
         const decoded: unknown = entry.type.fromBuffer(entry.type.toBuffer(value))
         expect(entry.type.toBuffer(decoded).equals(entry.type.toBuffer(value))).toBe(true)
       }
-      const broken = { ...(entry.type.random() as Record<string, unknown>) }
+      const broken = { ...(entry.type.random() as unknown as Record<string, unknown>) }
       const firstField = (entry.type.schema() as { fields: { name: string }[] }).fields[0]?.name ?? ''
       broken[firstField] = { not: 'valid' }
       expect(findSchemaErrors(entry.type, broken)[0]).toMatch(new RegExp(`^${firstField}: expected `))
@@ -69,7 +69,7 @@ describe('the embedded registry and the wire format', () => {
     const newest = catalog.latest('digital')
     if (older === undefined || newest === undefined) throw new Error('digital needs v1 and a newer version')
     expect((await registry.writerFor('digital')).id).toBe(newest.id)
-    const oldValue = older.type.random() as Record<string, unknown>
+    const oldValue = older.type.random() as unknown as Record<string, unknown>
     const decoded = await decodeEvent(registry, frame(older.id, older.type.toBuffer(oldValue)))
     expect(decoded.schemaId).toBe(older.id)
     expect(decoded.event.family).toBe('digital')
