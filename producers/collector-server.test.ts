@@ -175,7 +175,10 @@ describe('the HTTP collector', () => {
       expect(result.index).toBe(index)
       const field = expectedRejections.get(index)
       if (field === undefined) {
-        expect(result).toMatchObject({ status: 'accepted', event_id: expect.stringMatching(/^[0-9a-f-]{36}$/) as string })
+        expect(result).toMatchObject({
+          status: 'accepted',
+          event_id: expect.stringMatching(/^[0-9a-f-]{36}$/) as string,
+        })
       } else {
         expect(result.status).toBe('rejected')
         if (result.status === 'rejected') expect(result.errors[0]?.field).toBe(field)
