@@ -262,6 +262,34 @@ describe('the HTTP collector', () => {
     await small.close()
   })
 
+  it('maps a webhook payload through its adapter, and refuses an unknown source', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/call-tracking',
+      headers: { authorization: `Bearer ${writeKey}` },
+      payload: { call_id: 'w-1', caller_phone: '+79161234567', duration: 12, status: 'answered' },
+    })
+    expect(response.statusCode).toBe(202)
+    expect(response.json<CollectBody>()).toMatchObject({ accepted: 1, rejected: 0 })
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/fax-gateway',
+      headers: { authorization: `Bearer ${writeKey}` },
+      payload: {},
+    })
+    expect(unknown.statusCode).toBe(400)
+    const broken = await app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/marketplace',
+      headers: { authorization: `Bearer ${writeKey}` },
+      payload: { marketplace: 'ozon', order_id: '1' },
+    })
+    expect(broken.statusCode).toBe(400)
+    expect(broken.json<{ error: { message: string } }>().error.message).toBe(
+      'marketplace payload: status: expected a non-empty string',
+    )
+  })
+
   it('publishes its OpenAPI description at /docs', async () => {
     const spec = await app.inject({ url: '/docs/json' })
     expect(spec.statusCode).toBe(200)

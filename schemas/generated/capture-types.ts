@@ -239,7 +239,8 @@ export interface MessagingEvent {
   identifiers: Identifiers
   consent: Consent
   campaign_id: null | string
-  message_id: null | string
+  /** The sending service's id of the message. */
+  provider_message_id: null | string
   /** The sending service. */
   provider: null | string
   link_url: null | string
