@@ -12,6 +12,7 @@ import {
   serveCommand,
   startCommand,
 } from './commands.ts'
+import { importCommand, type ImportCommandOptions } from './import-commands.ts'
 import { schemasCheckCommand, schemasRegisterCommand, schemasTypesCommand } from './schema-commands.ts'
 
 const configHelp = '\nConfiguration comes from environment variables; see the README for the full table.'
@@ -82,6 +83,25 @@ kafkaCommand
   .command('fetch')
   .description('Fetch the Apache Kafka jars from Maven Central into the cache, and nothing else.')
   .action(() => kafkaFetchCommand(context()))
+
+const importGroup = program
+  .command('import')
+  .description('Send a file of store receipts or ad costs to Kafka, resuming where an earlier run stopped.')
+for (const kind of ['receipts', 'costs'] as const) {
+  importGroup
+    .command(`${kind} <file>`)
+    .description(
+      kind === 'receipts'
+        ? 'Import POS receipts: CSV with one row per line item, or NDJSON with one receipt per line (docs/IMPORT.md).'
+        : 'Import daily ad costs: CSV or NDJSON with one campaign-day per row (docs/IMPORT.md).',
+    )
+    .option('--format <format>', 'csv or ndjson (default: from the file name)')
+    .option('--rejects <path>', 'where rejected lines go, with the reason (default: <file>.rejects.ndjson)')
+    .option('--restart', 'ignore the checkpoint of an earlier run and send everything again')
+    .option('--quiet', 'no progress bar')
+    .addHelpText('after', configHelp)
+    .action(async (file: string, options: ImportCommandOptions) => importCommand(context(), kind, file, options))
+}
 
 const schemasCommand = program
   .command('schemas')

@@ -22,6 +22,9 @@ describe('the omnistitch command', () => {
     [['kafka'], /start .*stop .*fetch/s],
     [['kafka', 'start'], /Start a local broker in the background/],
     [['kafka', 'stop'], /Stop the broker started by `omnistitch kafka start`/],
+    [['import', 'receipts'], /Import POS receipts[\s\S]*--restart[\s\S]*--rejects <path>/],
+    [['import', 'costs'], /Import daily ad costs/],
+    [['schemas', 'check'], /Prove every version reads all earlier ones/],
   ])('prints help for %j', async (args, text) => {
     const result = await runCli([...args, '--help'])
     expect(result.code).toBe(0)
