@@ -22,7 +22,7 @@ describe('the omnistitch command', () => {
     [['kafka'], /start .*stop .*fetch/s],
     [['kafka', 'start'], /Start a local broker in the background/],
     [['kafka', 'stop'], /Stop the broker started by `omnistitch kafka start`/],
-    [['import', 'receipts'], /Import POS receipts[\s\S]*--restart[\s\S]*--rejects <path>/],
+    [['import', 'receipts'], /Import POS receipts[\s\S]*--rejects <path>[\s\S]*--restart/],
     [['import', 'costs'], /Import daily ad costs/],
     [['schemas', 'check'], /Prove every version reads all earlier ones/],
   ])('prints help for %j', async (args, text) => {
