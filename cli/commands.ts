@@ -20,7 +20,7 @@ import { openStore } from '../runtime/clickhouse-store.ts'
 import type { Config } from '../runtime/config.ts'
 import { createKafkaClient } from '../runtime/kafka-client.ts'
 import type { Logger } from '../runtime/logger.ts'
-import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
+import { createSchemaRegistry } from '../schemas/confluent-schema-registry.ts'
 import { createKafkaCheck, ensurePipelineTopics, kafkaStateDir, onShutdownSignal, resolveBrokers } from './services.ts'
 
 interface Context {
@@ -45,7 +45,7 @@ export async function startCommand({ config, logger }: Context, options: { demo:
   await ensurePipelineTopics(kafka, config)
   const store = await openStore(storeOptions(config))
   await migrate(store, { logger })
-  const registry = createEmbeddedSchemaRegistry()
+  const registry = createSchemaRegistry(config)
   const loader = createTouchpointLoader({
     kafka,
     topic: config.touchpointTopic,
@@ -132,7 +132,7 @@ export async function consumeCommand({ config, logger }: Context): Promise<void>
     adCostTopic: config.adCostTopic,
     deadLetterTopic: config.deadLetterTopic,
     groupId: config.consumerGroup,
-    registry: createEmbeddedSchemaRegistry(),
+    registry: createSchemaRegistry(config),
     store,
     logger,
   })
@@ -182,7 +182,7 @@ export async function produceCommand(
   const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
   const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
   await ensurePipelineTopics(kafka, config)
-  const registry = createEmbeddedSchemaRegistry()
+  const registry = createSchemaRegistry(config)
   const producer = createTouchpointProducer({
     kafka,
     topic: config.touchpointTopic,

@@ -6,7 +6,7 @@ import { createTouchpointProducer } from '../producers/touchpoint-producer.ts'
 import type { Config } from '../runtime/config.ts'
 import { createKafkaClient } from '../runtime/kafka-client.ts'
 import type { Logger } from '../runtime/logger.ts'
-import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
+import { createSchemaRegistry } from '../schemas/confluent-schema-registry.ts'
 import { ensurePipelineTopics, resolveBrokers } from './services.ts'
 
 export interface ImportCommandOptions {
@@ -27,7 +27,7 @@ export async function importCommand(
   const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
   const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
   await ensurePipelineTopics(kafka, config)
-  const registry = createEmbeddedSchemaRegistry()
+  const registry = createSchemaRegistry(config)
   const producer = createTouchpointProducer({
     kafka,
     topic: config.touchpointTopic,

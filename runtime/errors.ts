@@ -50,6 +50,11 @@ export const errorCatalogue = {
     retriable: true,
     summary: 'A write key sent more requests than its rate limit allows.',
   },
+  OMNI_ERR_SCHEMA_REGISTRY_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    summary: 'The Schema Registry could not be reached or refused a request.',
+  },
   OMNI_ERR_API_BAD_PARAMETER: {
     status: 400,
     retriable: false,
