@@ -49,7 +49,9 @@ export function createTouchpointProducer(options: TouchpointProducerOptions): To
     createPartitioner: Partitioners.DefaultPartitioner,
     retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: 8, factor: 0.2, multiplier: 2 },
   })
-  const compression = options.compression ?? CompressionTypes.None
+  // Snappy, by measurement (bench/compression.ts, docs/COMPRESSION.md): the highest producer throughput on this
+  // hardware and half the bytes on the wire and on disk.
+  const compression = options.compression ?? CompressionTypes.Snappy
   const inFlight = new Set<Promise<unknown>>()
 
   async function validate(event: CapturedEvent): Promise<string[]> {

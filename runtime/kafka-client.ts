@@ -1,4 +1,5 @@
-import { Kafka, logLevel } from 'kafkajs'
+import kafkajs, { CompressionTypes, Kafka, logLevel } from 'kafkajs'
+import SnappyCodec from 'kafkajs-snappy'
 import { kafkaLogCreator, type Logger } from './logger.ts'
 
 export interface KafkaClientOptions {
@@ -7,8 +8,18 @@ export interface KafkaClientOptions {
   readonly logger: Logger
 }
 
+/**
+ * Registers the codecs kafkajs does not ship, so that every producer may use them and every consumer can read
+ * batches compressed with them by any client. Snappy is pure JavaScript (snappyjs); see docs/COMPRESSION.md.
+ */
+export function registerCompressionCodecs(): void {
+  // kafkajs is CommonJS and Node cannot see this export by name from ESM.
+  kafkajs.CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec
+}
+
 /** A kafkajs client whose log lines go through our logger. */
 export function createKafkaClient(options: KafkaClientOptions): Kafka {
+  registerCompressionCodecs()
   return new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],
