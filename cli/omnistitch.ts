@@ -13,6 +13,7 @@ import {
   startCommand,
 } from './commands.ts'
 import { importCommand, type ImportCommandOptions } from './import-commands.ts'
+import { simulateCommand, type SimulateCommandOptions } from './simulate-command.ts'
 import { schemasCheckCommand, schemasRegisterCommand, schemasTypesCommand } from './schema-commands.ts'
 
 const configHelp = '\nConfiguration comes from environment variables; see the README for the full table.'
@@ -102,6 +103,19 @@ for (const kind of ['receipts', 'costs'] as const) {
     .addHelpText('after', configHelp)
     .action(async (file: string, options: ImportCommandOptions) => importCommand(context(), kind, file, options))
 }
+
+program
+  .command('simulate')
+  .description('Simulate an omnichannel retailer: to files with the ground truth beside them (--out), or to Kafka.')
+  .option('--customers <n>', 'customers to simulate', wholeNumber, 1000)
+  .option('--days <n>', 'days to simulate', wholeNumber, 90)
+  .option('--seed <n>', 'random seed: the same seed and settings give the same bytes', wholeNumber, 1)
+  .option('--out <dir>', 'write files here (events plus truth/) instead of sending to Kafka')
+  .option('--format <format>', 'with --out: ndjson or avro (object container files, one per family)', 'ndjson')
+  .option('--no-counterfactual', "with --out: skip the re-runs that measure each channel's incremental effect")
+  .option('--rate <n>', 'without --out: events per second sent to Kafka', wholeNumber, 2000)
+  .addHelpText('after', configHelp)
+  .action(async (options: SimulateCommandOptions) => simulateCommand(context(), options))
 
 const schemasCommand = program
   .command('schemas')

@@ -1,0 +1,731 @@
+import type {
+  CaptureFamilies,
+  CapturedEvent,
+  Channel,
+  Family,
+  Identifiers,
+  LineItem,
+} from '../../schemas/capture-events.ts'
+import type { IdentifierHasher } from '../identifier-hashing.ts'
+import { beta, exponential, gamma, hex, mixSeed, pick, stream, uuid, weighted, type Random } from './random.ts'
+import {
+  genericStoreCard,
+  junkValues,
+  marketingChannels,
+  retailModel,
+  type MarketingChannel,
+  type Segment,
+} from './retail-model.ts'
+
+const dayMs = 86_400_000
+
+export interface SimulationOptions {
+  readonly customers: number
+  readonly days: number
+  readonly seed: number
+  /** Epoch milliseconds of day 0 (default 2026-01-01T00:00:00Z). */
+  readonly start?: number
+  /** A marketing channel switched off: its touches and the purchases they cause do not happen. */
+  readonly disabled?: MarketingChannel
+  readonly hasher: IdentifierHasher
+}
+
+/** What is true about one simulated customer. */
+export interface CustomerTruth {
+  person_id: string
+  segment: Segment
+  birth_day: number
+  /** Purchase rate per day (BG/NBD λ). */
+  lambda: number
+  /** Dropout probability after each purchase (BG/NBD p). */
+  dropout_p: number
+  /** The day the customer became inactive, or null if still active at the end. */
+  dropout_day: number | null
+  /** Gamma-Gamma spend scale ν (rate of the order value's gamma, per rouble). */
+  spend_nu: number
+  /** Mean order value in roubles, p / ν. */
+  mean_order_roubles: number
+  organic_purchases: number
+  incremental_purchases: Partial<Record<MarketingChannel, number>>
+  revenue_minor: number
+}
+
+/** The person or people truly behind an identifier as it appears in events. */
+export interface IdentityTruth {
+  kind: keyof Identifiers
+  value: string
+  person_ids: string[]
+  note: 'own' | 'shared_device' | 'generic_store_card' | 'junk'
+}
+
+export interface SimulationSink {
+  event(event: CapturedEvent): void
+  customer?(truth: CustomerTruth): void
+  identity?(truth: IdentityTruth): void
+}
+
+export interface SimulationTotals {
+  events: number
+  conversions: number
+  revenue_minor: number
+  conversions_by_channel: Record<string, number>
+}
+
+interface Person {
+  id: string
+  index: number
+  segment: Segment
+  cookies: string[]
+  device: string | null
+  customerId: string | null
+  emailHash: string | null
+  phoneHash: string | null
+  card: string | null
+}
+
+const blankIds: Identifiers = {
+  anonymous_id: null,
+  device_id: null,
+  customer_id: null,
+  email_hash: null,
+  phone_hash: null,
+  loyalty_card: null,
+  order_id: null,
+}
+const blankConsent = {
+  analytics: null,
+  marketing_email: null,
+  marketing_sms: null,
+  marketing_push: null,
+  personalisation: null,
+}
+const blankUtm = { source: null, medium: null, campaign: null, content: null, term: null }
+const categories = ['shoes', 'clothes', 'accessories', 'home', 'beauty', 'kids'] as const
+const phoneFormats = [
+  (d: string) => `+7 (${d.slice(1, 4)}) ${d.slice(4, 7)}-${d.slice(7, 9)}-${d.slice(9)}`,
+  (d: string) => `8${d.slice(1)}`,
+  (d: string) => `${d.slice(1, 4)} ${d.slice(4, 7)} ${d.slice(7)}`,
+  (d: string) => `+${d}`,
+]
+
+/**
+ * Simulates an omnichannel retailer: each customer's identities, organic purchases from a BG/NBD process with
+ * Gamma-Gamma spend, marketing touches that cause extra (incremental) purchases, browsing, fulfilment by courier or
+ * pickup point, store visits, marketplace orders, returns, and daily ad costs. Events go to the sink customer by
+ * customer, each customer's in time order. Deterministic for a seed; see docs/SIMULATOR.md.
+ */
+export function simulate(options: SimulationOptions, sink: SimulationSink): SimulationTotals {
+  const start = options.start ?? Date.parse('2026-01-01T00:00:00Z')
+  const end = start + options.days * dayMs
+  const totals: SimulationTotals = { events: 0, conversions: 0, revenue_minor: 0, conversions_by_channel: {} }
+  const hashCache = new Map<string, string | null>()
+  const hashed = (kind: 'email' | 'phone', raw: string): string | null => {
+    const key = `${kind}:${raw}`
+    let value = hashCache.get(key)
+    if (value === undefined) {
+      value = kind === 'email' ? options.hasher.email(raw) : options.hasher.phone(raw)
+      hashCache.set(key, value)
+    }
+    return value
+  }
+  const emit = (event: CapturedEvent) => {
+    totals.events += 1
+    sink.event(event)
+  }
+  const rhythm = (time: number) => {
+    const date = new Date(time)
+    return (
+      (retailModel.rhythm.weekday[(date.getUTCDay() + 6) % 7] ?? 1) *
+      (retailModel.rhythm.month[date.getUTCMonth()] ?? 1)
+    )
+  }
+  const maxRhythm = Math.max(...retailModel.rhythm.weekday) * Math.max(...retailModel.rhythm.month)
+  /** Times of a Poisson process of `ratePerDay` between `from` and `end`, thinned by the weekly and seasonal rhythm. */
+  const poissonTimes = (random: Random, ratePerDay: number, from: number): number[] => {
+    const times: number[] = []
+    let time = from
+    for (;;) {
+      time += exponential(random, ratePerDay * maxRhythm) * dayMs
+      if (time >= end) return times
+      if (random() < rhythm(time) / maxRhythm) times.push(time)
+    }
+  }
+  let sharedDeviceFromPrevious: string | null = null
+  const genericUsers = new Set<string>()
+  for (let index = 0; index < options.customers; index += 1) {
+    const idRandom = stream(options.seed, index, 1)
+    const personId = `P${String(index + 1).padStart(7, '0')}`
+    const segment = weighted(idRandom, retailModel.segments)
+    const online = segment !== 'store_only'
+    const registered = idRandom() < retailModel.identity.registered[segment]
+    const phoneDigits = `79${String(Math.floor(idRandom() * 1e9)).padStart(9, '0')}`
+    const hasPhone = idRandom() < retailModel.identity.hasPhone
+    const hasEmail = registered && idRandom() < retailModel.identity.hasEmail
+    const cookies = online
+      ? Array.from({ length: 1 + Math.floor(idRandom() * 3) }, () => `ck-${hex(idRandom, 16)}`)
+      : []
+    let device = online && idRandom() < 0.5 ? `dev-${hex(idRandom, 16)}` : null
+    let deviceShared = false
+    if (sharedDeviceFromPrevious !== null && online) {
+      device = sharedDeviceFromPrevious
+      deviceShared = true
+    }
+    const sharesNext: boolean = device !== null && idRandom() < retailModel.identity.sharedDevice
+    const person: Person = {
+      id: personId,
+      index,
+      segment,
+      cookies,
+      device,
+      customerId: registered ? `C${String(100000 + index)}` : null,
+      emailHash: hasEmail ? hashed('email', `customer${index}@mail.example`) : null,
+      phoneHash: hasPhone ? hashed('phone', pick(idRandom, phoneFormats)(phoneDigits)) : null,
+      card: idRandom() < retailModel.identity.loyaltyCard[segment] ? `2770${String(index + 1).padStart(9, '0')}` : null,
+    }
+    if (sink.identity) {
+      for (const cookie of cookies)
+        sink.identity({ kind: 'anonymous_id', value: cookie, person_ids: [personId], note: 'own' })
+      if (device !== null) {
+        const note = deviceShared || sharesNext ? 'shared_device' : 'own'
+        const owners = deviceShared ? [`P${String(index).padStart(7, '0')}`, personId] : [personId]
+        if (!sharesNext) sink.identity({ kind: 'device_id', value: device, person_ids: owners, note })
+        else if (!deviceShared)
+          sink.identity({
+            kind: 'device_id',
+            value: device,
+            person_ids: [personId, `P${String(index + 2).padStart(7, '0')}`],
+            note,
+          })
+      }
+      if (person.customerId !== null)
+        sink.identity({ kind: 'customer_id', value: person.customerId, person_ids: [personId], note: 'own' })
+      if (person.emailHash !== null)
+        sink.identity({ kind: 'email_hash', value: person.emailHash, person_ids: [personId], note: 'own' })
+      if (person.phoneHash !== null)
+        sink.identity({ kind: 'phone_hash', value: person.phoneHash, person_ids: [personId], note: 'own' })
+      if (person.card !== null)
+        sink.identity({ kind: 'loyalty_card', value: person.card, person_ids: [personId], note: 'own' })
+    }
+    sharedDeviceFromPrevious = sharesNext ? device : null
+
+    // The purchase process (BG/NBD) and spend (Gamma-Gamma), from their own stream.
+    const processRandom = stream(options.seed, index, 2)
+    const birth = start + Math.floor(processRandom() * options.days * 0.5) * dayMs + Math.floor(processRandom() * dayMs)
+    const lambda = gamma(processRandom, retailModel.purchase.r, retailModel.purchase.alpha)
+    const dropoutP = beta(processRandom, retailModel.purchase.a, retailModel.purchase.b)
+    const nu = gamma(processRandom, retailModel.spend.q, retailModel.spend.gamma) * retailModel.spend.unitRoubles
+    const organic: number[] = [birth]
+    let dropout = end
+    for (let time = birth; ;) {
+      if (processRandom() < dropoutP) {
+        dropout = time
+        break
+      }
+      time += exponential(processRandom, lambda) * dayMs
+      if (time >= end) break
+      organic.push(time)
+    }
+    const truth: CustomerTruth = {
+      person_id: personId,
+      segment,
+      birth_day: Math.floor((birth - start) / dayMs),
+      lambda,
+      dropout_p: dropoutP,
+      dropout_day: dropout < end ? Math.floor((dropout - start) / dayMs) : null,
+      spend_nu: nu,
+      mean_order_roubles: retailModel.spend.p / nu,
+      organic_purchases: organic.length,
+      incremental_purchases: {},
+      revenue_minor: 0,
+    }
+
+    // Everything that happens to this customer, gathered, then emitted in time order.
+    const happenings: { time: number; run: () => void }[] = []
+    const purchase = (time: number, key: number) => {
+      happenings.push({ time, run: () => purchaseJourney(person, time, stream(options.seed, index, key)) })
+    }
+    organic.forEach((time, k) => purchase(time, 1000 + k))
+
+    for (const [channelIndex, channel] of marketingChannels.entries()) {
+      if (!(retailModel.reach[segment] as readonly string[]).includes(channel)) continue
+      const random = stream(options.seed, index, 100 + channelIndex)
+      const touches = poissonTimes(random, retailModel.marketing[channel].ratePerDay, birth)
+      touches.forEach((time, j) => {
+        const causes = random() < retailModel.marketing[channel].lift && time < dropout
+        const delay = (0.1 + random() * 2) * 3_600_000
+        if (channel === options.disabled) return
+        const touchRandom = stream(options.seed, index, mixSeed(200 + channelIndex, j))
+        happenings.push({ time, run: () => touch(person, time, channel, touchRandom) })
+        if (causes && time + delay < end) {
+          truth.incremental_purchases[channel] = (truth.incremental_purchases[channel] ?? 0) + 1
+          purchase(time + delay, mixSeed(300 + channelIndex, j))
+        }
+      })
+    }
+    if (online) {
+      const browseRandom = stream(options.seed, index, 3)
+      for (const time of poissonTimes(browseRandom, retailModel.browseRatePerDay[segment], birth)) {
+        if (time > dropout + 30 * dayMs) break
+        const sessionRandom = stream(options.seed, index, mixSeed(4, Math.floor(time)))
+        happenings.push({ time, run: () => browse(person, time, sessionRandom, false) })
+      }
+    }
+    happenings.sort((a, b) => a.time - b.time)
+    const revenueBefore = totals.revenue_minor
+    for (const happening of happenings) happening.run()
+    truth.revenue_minor = totals.revenue_minor - revenueBefore
+    sink.customer?.(truth)
+
+    // --- the pieces of a customer's life ---------------------------------------------------------------------
+
+    function cookieOf(p: Person, random: Random): string | null {
+      if (p.cookies.length === 0) return null
+      if (random() < retailModel.identity.junkCookie) return pick(random, junkValues)
+      return pick(random, p.cookies)
+    }
+
+    function envelope<F extends Exclude<Family, 'ad-cost'>>(
+      random: Random,
+      time: number,
+      channel: Channel,
+      eventType: string,
+      ids: Identifiers,
+      source: string,
+    ) {
+      return {
+        event_id: uuid(random),
+        event_time: Math.floor(time),
+        received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
+        channel,
+        event_type: eventType,
+        source,
+        identifiers: ids,
+        consent: blankConsent,
+      } as unknown as Pick<CaptureFamilies[F], 'event_id'>
+    }
+
+    function digital(
+      random: Random,
+      time: number,
+      channel: 'web' | 'app',
+      eventType: string,
+      ids: Identifiers,
+      extra: Partial<CaptureFamilies['digital']>,
+    ) {
+      emit({
+        family: 'digital',
+        value: {
+          ...(envelope<'digital'>(
+            random,
+            time,
+            channel,
+            eventType,
+            ids,
+            channel === 'web' ? 'site' : 'app',
+          ) as CaptureFamilies['digital']),
+          session_id: null,
+          page_url: null,
+          page_title: null,
+          referrer: null,
+          screen_name: null,
+          app_version: null,
+          platform: channel === 'web' ? 'web' : 'android',
+          utm: blankUtm,
+          click_ids: { gclid: null, yclid: null, fbclid: null },
+          product_sku: null,
+          search_query: null,
+          value_minor: null,
+          currency: null,
+          ...extra,
+        },
+      })
+    }
+
+    function browse(p: Person, time: number, random: Random, loggedIn: boolean): void {
+      const channel: 'web' | 'app' = p.device !== null && random() < 0.4 ? 'app' : 'web'
+      const ids =
+        channel === 'app'
+          ? { ...blankIds, device_id: p.device, customer_id: loggedIn ? p.customerId : null }
+          : { ...blankIds, anonymous_id: cookieOf(p, random), customer_id: loggedIn ? p.customerId : null }
+      const views = 1 + Math.floor(random() * 4)
+      let t = time
+      for (let i = 0; i < views; i += 1) {
+        const sku = `SKU-${hex(random, 5)}`
+        digital(
+          random,
+          t,
+          channel,
+          i === 0 && channel === 'app' ? 'screen_view' : 'product_view',
+          ids,
+          channel === 'web'
+            ? { page_url: `https://shop.example/p/${sku}`, product_sku: sku }
+            : { screen_name: 'product', product_sku: sku },
+        )
+        t += (20 + random() * 120) * 1000
+      }
+    }
+
+    function items(random: Random, total: number): LineItem[] {
+      const count = 1 + Math.floor(random() * 3)
+      const out: LineItem[] = []
+      let left = total
+      for (let i = 0; i < count; i += 1) {
+        const amount = i === count - 1 ? left : Math.floor((left * (0.3 + random() * 0.4)) / 100) * 100
+        left -= amount
+        out.push({
+          sku: `SKU-${hex(random, 5)}`,
+          name: null,
+          category: pick(random, categories),
+          quantity: 1,
+          price_minor: amount,
+          amount_minor: amount,
+        })
+      }
+      return out
+    }
+
+    function touch(p: Person, time: number, channel: MarketingChannel, random: Random): void {
+      const campaign = pick(random, ['autumn_sale', 'new_collection', 'retargeting', 'loyalty'])
+      const base = { campaign_id: campaign }
+      switch (channel) {
+        case 'ads':
+        case 'social': {
+          const platform = channel === 'ads' ? 'yandex_direct' : pick(random, ['vk', 'ok'])
+          const ids = {
+            ...blankIds,
+            anonymous_id: cookieOf(p, random),
+            device_id: p.cookies.length === 0 ? p.device : null,
+          }
+          emit({
+            family: 'social',
+            value: {
+              ...(envelope<'social'>(
+                random,
+                time,
+                channel,
+                random() < 0.7 ? 'ad_impression' : 'ad_click',
+                ids,
+                platform,
+              ) as CaptureFamilies['social']),
+              platform,
+              account_id: null,
+              ...base,
+              ad_id: `ad-${hex(random, 6)}`,
+              post_id: null,
+              conversation_id: null,
+              direction: null,
+              utm: { ...blankUtm, source: platform, medium: 'cpc', campaign },
+            },
+          })
+          return
+        }
+        case 'messenger': {
+          const platform = pick(random, ['telegram', 'whatsapp', 'max'])
+          emit({
+            family: 'social',
+            value: {
+              ...(envelope<'social'>(
+                random,
+                time,
+                'messenger',
+                random() < 0.5 ? 'message' : 'chat_started',
+                { ...blankIds, phone_hash: p.phoneHash },
+                platform,
+              ) as CaptureFamilies['social']),
+              platform,
+              account_id: 'shop_bot',
+              ...base,
+              ad_id: null,
+              post_id: null,
+              conversation_id: `chat-${p.index}`,
+              direction: 'outbound',
+              utm: blankUtm,
+            },
+          })
+          return
+        }
+        default: {
+          const ids = {
+            ...blankIds,
+            email_hash: channel === 'email' ? p.emailHash : null,
+            phone_hash: channel === 'email' ? null : p.phoneHash,
+            customer_id: p.customerId,
+          }
+          emit({
+            family: 'messaging',
+            value: {
+              ...(envelope<'messaging'>(
+                random,
+                time,
+                channel,
+                pick(random, ['delivered', 'opened', 'clicked']),
+                ids,
+                'crm',
+              ) as CaptureFamilies['messaging']),
+              ...base,
+              provider_message_id: `msg-${hex(random, 10)}`,
+              provider: channel === 'email' ? 'unisender' : channel === 'sms' ? 'smsc' : 'firebase',
+              link_url: null,
+              utm: { ...blankUtm, source: channel, medium: channel, campaign },
+            },
+          })
+        }
+      }
+    }
+
+    function convert(channel: string, amount: number): void {
+      totals.conversions += 1
+      totals.revenue_minor += amount
+      totals.conversions_by_channel[channel] = (totals.conversions_by_channel[channel] ?? 0) + 1
+    }
+
+    function purchaseJourney(p: Person, time: number, random: Random): void {
+      const roubles = gamma(random, retailModel.spend.p, nu)
+      const amount = Math.max(100, Math.round(roubles) * 100)
+      const where = weighted(random, retailModel.purchaseChannel[p.segment]) as string
+      const orderId = `O${hex(random, 12)}`
+      const lines = items(random, amount)
+      if (where === 'store') {
+        storeVisit(p, time, random, lines, amount)
+        return
+      }
+      if (where === 'marketplace') {
+        const name = pick(random, ['ozon', 'wildberries', 'yandex_market'])
+        const ids = { ...blankIds, phone_hash: random() < 0.3 ? p.phoneHash : null }
+        for (const [offset, type] of [
+          [0, 'order_created'],
+          [60_000, 'order_paid'],
+        ] as const) {
+          emit({
+            family: 'marketplace',
+            value: {
+              ...(envelope<'marketplace'>(
+                random,
+                time + offset,
+                'marketplace',
+                type,
+                ids,
+                name,
+              ) as CaptureFamilies['marketplace']),
+              marketplace: name,
+              marketplace_order_id: `M${orderId}`,
+              items: lines,
+              amount_minor: amount,
+              currency: 'RUB',
+            },
+          })
+        }
+        convert('marketplace', amount)
+        return
+      }
+      const placed = where as 'web' | 'app' | 'call_center'
+      let t = time - 15 * 60_000
+      if (placed === 'call_center') {
+        const ids = { ...blankIds, phone_hash: p.phoneHash }
+        emit({
+          family: 'call',
+          value: {
+            ...(envelope<'call'>(random, t, 'call_center', 'call_ended', ids, 'pbx') as CaptureFamilies['call']),
+            call_id: `call-${hex(random, 8)}`,
+            tracking_number: '78005550101',
+            duration_seconds: 60 + Math.floor(random() * 400),
+            outcome: 'answered',
+            agent_id: `op-${1 + Math.floor(random() * 20)}`,
+            first_call: null,
+            utm: blankUtm,
+          },
+        })
+      } else {
+        browse(p, t, random, false)
+        t += 10 * 60_000
+        const ids =
+          placed === 'app'
+            ? { ...blankIds, device_id: p.device, customer_id: p.customerId }
+            : { ...blankIds, anonymous_id: cookieOf(p, random), customer_id: p.customerId }
+        digital(random, t, placed, 'add_to_cart', ids, {})
+        digital(random, t + 60_000, placed, 'checkout_start', ids, { value_minor: amount, currency: 'RUB' })
+      }
+      const orderIds = {
+        ...blankIds,
+        customer_id: p.customerId,
+        email_hash: p.emailHash,
+        phone_hash: p.phoneHash,
+        order_id: orderId,
+        anonymous_id: placed === 'web' ? cookieOf(p, random) : null,
+      }
+      const courier = random() < retailModel.fulfilment.courier
+      const cod = courier && random() < retailModel.fulfilment.cashOnDelivery
+      const order = (when: number, type: string, value: number) =>
+        emit({
+          family: 'order',
+          value: {
+            ...(envelope<'order'>(random, when, placed, type, orderIds, 'oms') as CaptureFamilies['order']),
+            amount_minor: value,
+            currency: 'RUB',
+            items: lines,
+            placed_channel: placed,
+            fulfilled_channel: courier ? 'courier' : 'pickup_point',
+            fulfilment: courier ? 'courier' : 'pickup_point',
+            promo_code: random() < 0.15 ? 'AUTUMN10' : null,
+            discount_minor: 0,
+            payment_method: cod ? 'cash' : 'card',
+          },
+        })
+      order(time, 'order_created', amount)
+      if (!cod) {
+        order(time + 60_000, 'order_paid', amount)
+        convert(placed, amount)
+      }
+      const delivery = time + (1 + Math.floor(random() * 3)) * dayMs
+      const fulfilIds = { ...blankIds, order_id: orderId, phone_hash: p.phoneHash }
+      if (courier) {
+        const refuse = random() < retailModel.fulfilment.partialRefusal && lines.length > 1
+        const refused = refuse ? lines.slice(-1) : []
+        const paid = amount - refused.reduce((sum, line) => sum + line.amount_minor, 0)
+        const deliveryEvent = (when: number, type: string, extra: Partial<CaptureFamilies['delivery']>) =>
+          emit({
+            family: 'delivery',
+            value: {
+              ...(envelope<'delivery'>(random, when, 'courier', type, fulfilIds, 'tms') as CaptureFamilies['delivery']),
+              delivery_id: `D${orderId}`,
+              courier_service: 'own_fleet',
+              courier_id: null,
+              amount_minor: amount,
+              currency: 'RUB',
+              payment_method: cod ? 'cash' : 'card',
+              refused_items: [],
+              ...extra,
+            },
+          })
+        deliveryEvent(delivery - 3_600_000, 'courier_assigned', {})
+        if (refuse) deliveryEvent(delivery, 'partial_refusal', { refused_items: refused, amount_minor: paid })
+        else deliveryEvent(delivery, 'delivered', {})
+        if (cod) {
+          deliveryEvent(delivery + 60_000, 'paid_on_delivery', { amount_minor: paid })
+          order(delivery + 60_000, 'order_paid', paid)
+          convert(placed, paid)
+        } else if (refuse) {
+          order(delivery + 60_000, 'order_refunded', amount - paid)
+        }
+      } else {
+        const point = `pp-${1 + Math.floor(random() * 30)}`
+        const pickupEvent = (when: number, type: string) =>
+          emit({
+            family: 'pickup',
+            value: {
+              ...(envelope<'pickup'>(
+                random,
+                when,
+                'pickup_point',
+                type,
+                fulfilIds,
+                'pos',
+              ) as CaptureFamilies['pickup']),
+              pickup_point_id: point,
+              items: type === 'returned_in_store' ? lines.slice(0, 1) : [],
+              amount_minor: type === 'returned_in_store' ? (lines[0]?.amount_minor ?? 0) : amount,
+              currency: 'RUB',
+              payment_method: null,
+            },
+          })
+        pickupEvent(delivery, 'order_ready')
+        pickupEvent(delivery + (2 + random() * 48) * 3_600_000, random() < 0.1 ? 'curbside_pickup' : 'picked_up')
+        if (random() < retailModel.fulfilment.returnInStore) {
+          const back = delivery + (3 + random() * 10) * dayMs
+          pickupEvent(back, 'returned_in_store')
+          order(back, 'order_refunded', lines[0]?.amount_minor ?? 0)
+        }
+      }
+    }
+
+    function storeVisit(p: Person, time: number, random: Random, lines: LineItem[], amount: number): void {
+      const generic =
+        p.card === null ? random() < retailModel.identity.genericCard * 4 : random() < retailModel.identity.genericCard
+      const card = generic ? genericStoreCard : p.card
+      const ids = { ...blankIds, loyalty_card: card, phone_hash: card === null && random() < 0.3 ? p.phoneHash : null }
+      const store = `store-${1 + Math.floor(random() * 12)}`
+      const receipt = (
+        when: number,
+        type: 'pos_receipt' | 'pos_return',
+        receiptItems: LineItem[],
+        total: number,
+        original: string | null,
+      ): string => {
+        const number = `R${hex(random, 10)}`
+        emit({
+          family: 'receipt',
+          value: {
+            ...(envelope<'receipt'>(random, when, 'store', type, ids, 'pos') as CaptureFamilies['receipt']),
+            store_id: store,
+            terminal_id: `T${1 + Math.floor(random() * 4)}`,
+            cashier_id: `K${1 + Math.floor(random() * 30)}`,
+            receipt_number: number,
+            items: receiptItems,
+            total_minor: total,
+            discount_minor: 0,
+            currency: 'RUB',
+            payment_method: pick(random, ['card', 'card', 'sbp', 'cash', 'mir_pay']),
+            acquirer: 'sber',
+            promo_code: null,
+            original_receipt_number: original,
+          },
+        })
+        return number
+      }
+      const sale = receipt(time, 'pos_receipt', lines, amount, null)
+      convert('store', amount)
+      if (random() < retailModel.fulfilment.returnInStore) {
+        const back = lines.slice(0, 1)
+        receipt(time + (2 + random() * 12) * dayMs, 'pos_return', back, back[0]?.amount_minor ?? 0, sale)
+      }
+      if (generic) genericUsers.add(p.id)
+    }
+  }
+
+  if (sink.identity && genericUsers.size > 0) {
+    sink.identity({
+      kind: 'loyalty_card',
+      value: genericStoreCard,
+      person_ids: [...genericUsers].sort(),
+      note: 'generic_store_card',
+    })
+  }
+  for (const value of junkValues) sink.identity?.({ kind: 'anonymous_id', value, person_ids: [], note: 'junk' })
+  adCosts(options, start, emit)
+  return totals
+}
+
+/** Daily costs of the paid channels' campaigns; none for a channel that is switched off. */
+function adCosts(options: SimulationOptions, start: number, emit: (event: CapturedEvent) => void): void {
+  const campaigns = ['autumn_sale', 'new_collection', 'retargeting', 'loyalty']
+  for (let day = 0; day < options.days; day += 1) {
+    const random = stream(options.seed, -1, day)
+    for (const [channel, source] of [
+      ['ads', 'yandex_direct'],
+      ['social', 'vk_ads'],
+    ] as const) {
+      for (const campaign of campaigns) {
+        const spend = Math.round((2000 + random() * 8000) * (options.customers / 1000)) * 100
+        if (channel === options.disabled) continue
+        const date = Math.floor(start / dayMs) + day
+        emit({
+          family: 'ad-cost',
+          value: {
+            cost_id: `${source}:${campaign}:${date}`,
+            date,
+            channel,
+            source,
+            medium: 'cpc',
+            campaign,
+            campaign_id: null,
+            spend_minor: spend,
+            currency: 'RUB',
+            impressions: Math.floor(spend / 10),
+            clicks: Math.floor(spend / 400),
+            received_at: start + (day + 1) * dayMs,
+          },
+        })
+      }
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import avro from 'avsc'
+import { describe, expect, it } from 'vitest'
+import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
+import { simulateToFiles } from '../producers/simulator/simulation-files.ts'
+import { findSchemaErrors, type Family } from '../schemas/capture-events.ts'
+import { loadSchemaCatalog } from '../schemas/schema-catalog.ts'
+
+const catalog = loadSchemaCatalog()
+const hasher = createIdentifierHasher('simulator-test-secret-01')
+
+async function run(seed: number, format: 'ndjson' | 'avro' = 'ndjson'): Promise<string> {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-sim-'))
+  await simulateToFiles({ customers: 300, days: 120, seed, out, format, hasher, catalog })
+  return out
+}
+
+function filesOf(dir: string): Record<string, Buffer> {
+  const files: Record<string, Buffer> = {}
+  for (const name of fs.readdirSync(dir, { recursive: true }) as string[]) {
+    const full = path.join(dir, name)
+    if (fs.statSync(full).isFile()) files[name] = fs.readFileSync(full)
+  }
+  return files
+}
+
+const lines = (file: string) =>
+  fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+
+describe('the retail simulator', () => {
+  it('writes byte-identical files for the same seed and settings, and different ones for another seed', async () => {
+    const [one, two, other] = await Promise.all([run(5), run(5), run(6)])
+    const a = filesOf(one)
+    expect(Object.keys(a).sort()).toEqual([
+      'events.ndjson',
+      'truth/customers.ndjson',
+      'truth/identities.ndjson',
+      'truth/incrementality.json',
+      'truth/parameters.json',
+    ])
+    const b = filesOf(two)
+    for (const name of Object.keys(a)) expect(b[name]?.equals(a[name] as Buffer), name).toBe(true)
+    expect(filesOf(other)['events.ndjson']?.equals(a['events.ndjson'] as Buffer)).toBe(false)
+  })
+
+  it('generates events of every family that pass their schemas', async () => {
+    const out = await run(8)
+    const families = new Map<string, number>()
+    for (const { family, ...value } of lines(path.join(out, 'events.ndjson'))) {
+      const type = catalog.latest(family as Family)?.type
+      if (type === undefined) throw new Error(`unknown family ${String(family)}`)
+      expect(findSchemaErrors(type, value)).toEqual([])
+      families.set(family as string, (families.get(family as string) ?? 0) + 1)
+    }
+    expect([...families.keys()].sort()).toEqual([
+      'ad-cost',
+      'call',
+      'delivery',
+      'digital',
+      'marketplace',
+      'messaging',
+      'order',
+      'pickup',
+      'receipt',
+      'social',
+    ])
+  })
+
+  it('writes truth that agrees with the events: every identifier has its people, and incrementality matches the causes', async () => {
+    const out = await run(9)
+    const truth = new Map(
+      lines(path.join(out, 'truth', 'identities.ndjson')).map((entry) => [
+        `${String(entry['kind'])}:${String(entry['value'])}`,
+        entry,
+      ]),
+    )
+    for (const event of lines(path.join(out, 'events.ndjson'))) {
+      const ids = event['identifiers'] as Record<string, string | null> | undefined
+      for (const [kind, value] of Object.entries(ids ?? {})) {
+        if (value === null || kind === 'order_id') continue
+        expect(truth.has(`${kind}:${value}`), `${kind}:${value}`).toBe(true)
+      }
+    }
+    expect([...truth.values()].some((entry) => entry['note'] === 'generic_store_card')).toBe(true)
+    expect([...truth.values()].some((entry) => entry['note'] === 'shared_device')).toBe(true)
+    expect([...truth.values()].some((entry) => entry['note'] === 'junk')).toBe(true)
+
+    const customers = lines(path.join(out, 'truth', 'customers.ndjson'))
+    const caused = new Map<string, number>()
+    for (const customer of customers) {
+      for (const [channel, count] of Object.entries(customer['incremental_purchases'] as Record<string, number>)) {
+        caused.set(channel, (caused.get(channel) ?? 0) + count)
+      }
+    }
+    const incrementality = JSON.parse(fs.readFileSync(path.join(out, 'truth', 'incrementality.json'), 'utf8')) as {
+      channels: Record<string, { incremental_conversions: number; incremental_revenue_minor: number }>
+    }
+    for (const [channel, figures] of Object.entries(incrementality.channels)) {
+      expect(figures.incremental_conversions, channel).toBe(caused.get(channel) ?? 0)
+      if (figures.incremental_conversions > 0) expect(figures.incremental_revenue_minor).toBeGreaterThan(0)
+    }
+    const parameters = JSON.parse(fs.readFileSync(path.join(out, 'truth', 'parameters.json'), 'utf8')) as {
+      model: { purchase: object; spend: object }
+    }
+    expect(parameters.model.purchase).toMatchObject({
+      r: expect.any(Number) as number,
+      alpha: expect.any(Number) as number,
+      a: expect.any(Number) as number,
+      b: expect.any(Number) as number,
+    })
+    expect(
+      customers.every(
+        (customer) => typeof customer['lambda'] === 'number' && typeof customer['dropout_p'] === 'number',
+      ),
+    ).toBe(true)
+  })
+
+  it('writes Avro object container files that decode to the same events, reproducibly', async () => {
+    const [out, again, json] = await Promise.all([run(10, 'avro'), run(10, 'avro'), run(10)])
+    const expected = lines(path.join(json, 'events.ndjson'))
+    let decoded = 0
+    for (const name of fs.readdirSync(out).filter((file) => file.endsWith('.avro'))) {
+      expect(fs.readFileSync(path.join(out, name)).equals(fs.readFileSync(path.join(again, name))), name).toBe(true)
+      await new Promise<void>((resolve, reject) => {
+        avro
+          .createFileDecoder(path.join(out, name), { logicalTypes: {} } as never)
+          .on('data', () => (decoded += 1))
+          .on('end', () => resolve())
+          .on('error', reject)
+      })
+    }
+    expect(decoded).toBe(expected.length)
+  })
+})
