@@ -83,6 +83,19 @@ interface Person {
   card: string | null
 }
 
+/** Identifiers with every field present, so every event's identifiers have the same shape (fast in V8). */
+function idsOf(fields: Partial<Identifiers>): Identifiers {
+  return {
+    anonymous_id: fields.anonymous_id ?? null,
+    device_id: fields.device_id ?? null,
+    customer_id: fields.customer_id ?? null,
+    email_hash: fields.email_hash ?? null,
+    phone_hash: fields.phone_hash ?? null,
+    loyalty_card: fields.loyalty_card ?? null,
+    order_id: fields.order_id ?? null,
+  }
+}
+
 const blankIds: Identifiers = {
   anonymous_id: null,
   device_id: null,
@@ -100,6 +113,12 @@ const blankConsent = {
   personalisation: null,
 }
 const blankUtm = { source: null, medium: null, campaign: null, content: null, term: null }
+const socialPlatforms = ['vk', 'ok'] as const
+const messengerPlatforms = ['telegram', 'whatsapp', 'max'] as const
+const messagingTypes = ['delivered', 'opened', 'clicked'] as const
+const campaignNames = ['autumn_sale', 'new_collection', 'retargeting', 'loyalty'] as const
+const marketplaces = ['ozon', 'wildberries', 'yandex_market'] as const
+const storePayments = ['card', 'card', 'sbp', 'cash', 'mir_pay'] as const
 const categories = ['shoes', 'clothes', 'accessories', 'home', 'beauty', 'kids'] as const
 const phoneFormats = [
   (d: string) => `+7 (${d.slice(1, 4)}) ${d.slice(4, 7)}-${d.slice(7, 9)}-${d.slice(9)}`,
@@ -284,26 +303,6 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       return pick(random, p.cookies)
     }
 
-    function envelope<F extends Exclude<Family, 'ad-cost'>>(
-      random: Random,
-      time: number,
-      channel: Channel,
-      eventType: string,
-      ids: Identifiers,
-      source: string,
-    ) {
-      return {
-        event_id: uuid(random),
-        event_time: Math.floor(time),
-        received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
-        channel,
-        event_type: eventType,
-        source,
-        identifiers: ids,
-        consent: blankConsent,
-      } as unknown as Pick<CaptureFamilies[F], 'event_id'>
-    }
-
     function digital(
       random: Random,
       time: number,
@@ -315,14 +314,14 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       emit({
         family: 'digital',
         value: {
-          ...(envelope<'digital'>(
-            random,
-            time,
-            channel,
-            eventType,
-            ids,
-            channel === 'web' ? 'site' : 'app',
-          ) as CaptureFamilies['digital']),
+          event_id: uuid(random),
+          event_time: Math.floor(time),
+          received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
+          channel,
+          event_type: eventType as CaptureFamilies['digital']['event_type'],
+          source: channel === 'web' ? 'site' : 'app',
+          identifiers: ids,
+          consent: blankConsent,
           session_id: null,
           page_url: null,
           page_title: null,
@@ -345,8 +344,8 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       const channel: 'web' | 'app' = p.device !== null && random() < 0.4 ? 'app' : 'web'
       const ids =
         channel === 'app'
-          ? { ...blankIds, device_id: p.device, customer_id: loggedIn ? p.customerId : null }
-          : { ...blankIds, anonymous_id: cookieOf(p, random), customer_id: loggedIn ? p.customerId : null }
+          ? idsOf({ device_id: p.device, customer_id: loggedIn ? p.customerId : null })
+          : idsOf({ anonymous_id: cookieOf(p, random), customer_id: loggedIn ? p.customerId : null })
       const views = 1 + Math.floor(random() * 4)
       let t = time
       for (let i = 0; i < views; i += 1) {
@@ -385,12 +384,12 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
     }
 
     function touch(p: Person, time: number, channel: MarketingChannel, random: Random): void {
-      const campaign = pick(random, ['autumn_sale', 'new_collection', 'retargeting', 'loyalty'])
+      const campaign = pick(random, campaignNames)
       const base = { campaign_id: campaign }
       switch (channel) {
         case 'ads':
         case 'social': {
-          const platform = channel === 'ads' ? 'yandex_direct' : pick(random, ['vk', 'ok'])
+          const platform = channel === 'ads' ? 'yandex_direct' : pick(random, socialPlatforms)
           const ids = {
             ...blankIds,
             anonymous_id: cookieOf(p, random),
@@ -399,14 +398,14 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           emit({
             family: 'social',
             value: {
-              ...(envelope<'social'>(
-                random,
-                time,
-                channel,
-                random() < 0.7 ? 'ad_impression' : 'ad_click',
-                ids,
-                platform,
-              ) as CaptureFamilies['social']),
+              event_id: uuid(random),
+              event_time: Math.floor(time),
+              received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
+              channel: channel,
+              event_type: (random() < 0.7 ? 'ad_impression' : 'ad_click') as CaptureFamilies['social']['event_type'],
+              source: platform,
+              identifiers: ids,
+              consent: blankConsent,
               platform,
               account_id: null,
               ...base,
@@ -420,18 +419,18 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           return
         }
         case 'messenger': {
-          const platform = pick(random, ['telegram', 'whatsapp', 'max'])
+          const platform = pick(random, messengerPlatforms)
           emit({
             family: 'social',
             value: {
-              ...(envelope<'social'>(
-                random,
-                time,
-                'messenger',
-                random() < 0.5 ? 'message' : 'chat_started',
-                { ...blankIds, phone_hash: p.phoneHash },
-                platform,
-              ) as CaptureFamilies['social']),
+              event_id: uuid(random),
+              event_time: Math.floor(time),
+              received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
+              channel: 'messenger',
+              event_type: (random() < 0.5 ? 'message' : 'chat_started') as CaptureFamilies['social']['event_type'],
+              source: platform,
+              identifiers: idsOf({ phone_hash: p.phoneHash }),
+              consent: blankConsent,
               platform,
               account_id: 'shop_bot',
               ...base,
@@ -454,14 +453,14 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           emit({
             family: 'messaging',
             value: {
-              ...(envelope<'messaging'>(
-                random,
-                time,
-                channel,
-                pick(random, ['delivered', 'opened', 'clicked']),
-                ids,
-                'crm',
-              ) as CaptureFamilies['messaging']),
+              event_id: uuid(random),
+              event_time: Math.floor(time),
+              received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
+              channel: channel,
+              event_type: pick(random, messagingTypes) as CaptureFamilies['messaging']['event_type'],
+              source: 'crm',
+              identifiers: ids,
+              consent: blankConsent,
               ...base,
               provider_message_id: `msg-${hex(random, 10)}`,
               provider: channel === 'email' ? 'unisender' : channel === 'sms' ? 'smsc' : 'firebase',
@@ -490,8 +489,8 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
         return
       }
       if (where === 'marketplace') {
-        const name = pick(random, ['ozon', 'wildberries', 'yandex_market'])
-        const ids = { ...blankIds, phone_hash: random() < 0.3 ? p.phoneHash : null }
+        const name = pick(random, marketplaces)
+        const ids = idsOf({ phone_hash: random() < 0.3 ? p.phoneHash : null })
         for (const [offset, type] of [
           [0, 'order_created'],
           [60_000, 'order_paid'],
@@ -499,14 +498,14 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           emit({
             family: 'marketplace',
             value: {
-              ...(envelope<'marketplace'>(
-                random,
-                time + offset,
-                'marketplace',
-                type,
-                ids,
-                name,
-              ) as CaptureFamilies['marketplace']),
+              event_id: uuid(random),
+              event_time: Math.floor(time + offset),
+              received_at: Math.floor(time + offset) + 500 + Math.floor(random() * 4000),
+              channel: 'marketplace',
+              event_type: type as CaptureFamilies['marketplace']['event_type'],
+              source: name,
+              identifiers: ids,
+              consent: blankConsent,
               marketplace: name,
               marketplace_order_id: `M${orderId}`,
               items: lines,
@@ -521,11 +520,18 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       const placed = where as 'web' | 'app' | 'call_center'
       let t = time - 15 * 60_000
       if (placed === 'call_center') {
-        const ids = { ...blankIds, phone_hash: p.phoneHash }
+        const ids = idsOf({ phone_hash: p.phoneHash })
         emit({
           family: 'call',
           value: {
-            ...(envelope<'call'>(random, t, 'call_center', 'call_ended', ids, 'pbx') as CaptureFamilies['call']),
+            event_id: uuid(random),
+            event_time: Math.floor(t),
+            received_at: Math.floor(t) + 500 + Math.floor(random() * 4000),
+            channel: 'call_center',
+            event_type: 'call_ended' as CaptureFamilies['call']['event_type'],
+            source: 'pbx',
+            identifiers: ids,
+            consent: blankConsent,
             call_id: `call-${hex(random, 8)}`,
             tracking_number: '78005550101',
             duration_seconds: 60 + Math.floor(random() * 400),
@@ -540,8 +546,8 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
         t += 10 * 60_000
         const ids =
           placed === 'app'
-            ? { ...blankIds, device_id: p.device, customer_id: p.customerId }
-            : { ...blankIds, anonymous_id: cookieOf(p, random), customer_id: p.customerId }
+            ? idsOf({ device_id: p.device, customer_id: p.customerId })
+            : idsOf({ anonymous_id: cookieOf(p, random), customer_id: p.customerId })
         digital(random, t, placed, 'add_to_cart', ids, {})
         digital(random, t + 60_000, placed, 'checkout_start', ids, { value_minor: amount, currency: 'RUB' })
       }
@@ -559,7 +565,14 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
         emit({
           family: 'order',
           value: {
-            ...(envelope<'order'>(random, when, placed, type, orderIds, 'oms') as CaptureFamilies['order']),
+            event_id: uuid(random),
+            event_time: Math.floor(when),
+            received_at: Math.floor(when) + 500 + Math.floor(random() * 4000),
+            channel: placed,
+            event_type: type as CaptureFamilies['order']['event_type'],
+            source: 'oms',
+            identifiers: orderIds,
+            consent: blankConsent,
             amount_minor: value,
             currency: 'RUB',
             items: lines,
@@ -577,7 +590,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
         convert(placed, amount)
       }
       const delivery = time + (1 + Math.floor(random() * 3)) * dayMs
-      const fulfilIds = { ...blankIds, order_id: orderId, phone_hash: p.phoneHash }
+      const fulfilIds = idsOf({ order_id: orderId, phone_hash: p.phoneHash })
       if (courier) {
         const refuse = random() < retailModel.fulfilment.partialRefusal && lines.length > 1
         const refused = refuse ? lines.slice(-1) : []
@@ -586,7 +599,14 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           emit({
             family: 'delivery',
             value: {
-              ...(envelope<'delivery'>(random, when, 'courier', type, fulfilIds, 'tms') as CaptureFamilies['delivery']),
+              event_id: uuid(random),
+              event_time: Math.floor(when),
+              received_at: Math.floor(when) + 500 + Math.floor(random() * 4000),
+              channel: 'courier',
+              event_type: type as CaptureFamilies['delivery']['event_type'],
+              source: 'tms',
+              identifiers: fulfilIds,
+              consent: blankConsent,
               delivery_id: `D${orderId}`,
               courier_service: 'own_fleet',
               courier_id: null,
@@ -613,14 +633,14 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           emit({
             family: 'pickup',
             value: {
-              ...(envelope<'pickup'>(
-                random,
-                when,
-                'pickup_point',
-                type,
-                fulfilIds,
-                'pos',
-              ) as CaptureFamilies['pickup']),
+              event_id: uuid(random),
+              event_time: Math.floor(when),
+              received_at: Math.floor(when) + 500 + Math.floor(random() * 4000),
+              channel: 'pickup_point',
+              event_type: type as CaptureFamilies['pickup']['event_type'],
+              source: 'pos',
+              identifiers: fulfilIds,
+              consent: blankConsent,
               pickup_point_id: point,
               items: type === 'returned_in_store' ? lines.slice(0, 1) : [],
               amount_minor: type === 'returned_in_store' ? (lines[0]?.amount_minor ?? 0) : amount,
@@ -642,7 +662,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       const generic =
         p.card === null ? random() < retailModel.identity.genericCard * 4 : random() < retailModel.identity.genericCard
       const card = generic ? genericStoreCard : p.card
-      const ids = { ...blankIds, loyalty_card: card, phone_hash: card === null && random() < 0.3 ? p.phoneHash : null }
+      const ids = idsOf({ loyalty_card: card, phone_hash: card === null && random() < 0.3 ? p.phoneHash : null })
       const store = `store-${1 + Math.floor(random() * 12)}`
       const receipt = (
         when: number,
@@ -655,7 +675,14 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
         emit({
           family: 'receipt',
           value: {
-            ...(envelope<'receipt'>(random, when, 'store', type, ids, 'pos') as CaptureFamilies['receipt']),
+            event_id: uuid(random),
+            event_time: Math.floor(when),
+            received_at: Math.floor(when) + 500 + Math.floor(random() * 4000),
+            channel: 'store',
+            event_type: type as CaptureFamilies['receipt']['event_type'],
+            source: 'pos',
+            identifiers: ids,
+            consent: blankConsent,
             store_id: store,
             terminal_id: `T${1 + Math.floor(random() * 4)}`,
             cashier_id: `K${1 + Math.floor(random() * 30)}`,
@@ -664,7 +691,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
             total_minor: total,
             discount_minor: 0,
             currency: 'RUB',
-            payment_method: pick(random, ['card', 'card', 'sbp', 'cash', 'mir_pay']),
+            payment_method: pick(random, storePayments),
             acquirer: 'sber',
             promo_code: null,
             original_receipt_number: original,
