@@ -1,11 +1,4 @@
-import type {
-  CaptureFamilies,
-  CapturedEvent,
-  Channel,
-  Family,
-  Identifiers,
-  LineItem,
-} from '../../schemas/capture-events.ts'
+import type { CaptureFamilies, CapturedEvent, Identifiers, LineItem } from '../../schemas/capture-events.ts'
 import type { IdentifierHasher } from '../identifier-hashing.ts'
 import { beta, exponential, gamma, hex, mixSeed, pick, stream, uuid, weighted, type Random } from './random.ts'
 import {
@@ -402,7 +395,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
               event_time: Math.floor(time),
               received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
               channel: channel,
-              event_type: (random() < 0.7 ? 'ad_impression' : 'ad_click') as CaptureFamilies['social']['event_type'],
+              event_type: random() < 0.7 ? 'ad_impression' : 'ad_click',
               source: platform,
               identifiers: ids,
               consent: blankConsent,
@@ -427,7 +420,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
               event_time: Math.floor(time),
               received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
               channel: 'messenger',
-              event_type: (random() < 0.5 ? 'message' : 'chat_started') as CaptureFamilies['social']['event_type'],
+              event_type: random() < 0.5 ? 'message' : 'chat_started',
               source: platform,
               identifiers: idsOf({ phone_hash: p.phoneHash }),
               consent: blankConsent,
@@ -457,7 +450,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
               event_time: Math.floor(time),
               received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
               channel: channel,
-              event_type: pick(random, messagingTypes) as CaptureFamilies['messaging']['event_type'],
+              event_type: pick(random, messagingTypes),
               source: 'crm',
               identifiers: ids,
               consent: blankConsent,
@@ -502,7 +495,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
               event_time: Math.floor(time + offset),
               received_at: Math.floor(time + offset) + 500 + Math.floor(random() * 4000),
               channel: 'marketplace',
-              event_type: type as CaptureFamilies['marketplace']['event_type'],
+              event_type: type,
               source: name,
               identifiers: ids,
               consent: blankConsent,
@@ -528,7 +521,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
             event_time: Math.floor(t),
             received_at: Math.floor(t) + 500 + Math.floor(random() * 4000),
             channel: 'call_center',
-            event_type: 'call_ended' as CaptureFamilies['call']['event_type'],
+            event_type: 'call_ended',
             source: 'pbx',
             identifiers: ids,
             consent: blankConsent,
@@ -679,7 +672,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
             event_time: Math.floor(when),
             received_at: Math.floor(when) + 500 + Math.floor(random() * 4000),
             channel: 'store',
-            event_type: type as CaptureFamilies['receipt']['event_type'],
+            event_type: type,
             source: 'pos',
             identifiers: ids,
             consent: blankConsent,
