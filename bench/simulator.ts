@@ -4,7 +4,6 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
 import { simulateToFiles } from '../producers/simulator/simulation-files.ts'
 import { loadSchemaCatalog } from '../schemas/schema-catalog.ts'
 
@@ -12,7 +11,6 @@ const { values } = parseArgs({
   options: { customers: { type: 'string', default: '7500' }, days: { type: 'string', default: '365' } },
 })
 const catalog = loadSchemaCatalog()
-const hasher = createIdentifierHasher('bench-secret-0123456789')
 const results: Record<string, unknown> = {}
 for (const format of ['ndjson', 'avro'] as const) {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-sim-bench-'))
@@ -22,7 +20,7 @@ for (const format of ['ndjson', 'avro'] as const) {
     seed: 1,
     out,
     format,
-    hasher,
+    hashSecret: 'bench-secret-0123456789',
     catalog,
     counterfactual: false,
   })

@@ -41,7 +41,7 @@ export async function simulateCommand(
       seed: options.seed,
       out: options.out,
       format: options.format,
-      hasher,
+      hashSecret: secret,
       catalog: loadSchemaCatalog(),
       counterfactual: options.counterfactual,
     })

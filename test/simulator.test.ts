@@ -3,17 +3,24 @@ import os from 'node:os'
 import path from 'node:path'
 import avro from 'avsc'
 import { describe, expect, it } from 'vitest'
-import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
 import { simulateToFiles } from '../producers/simulator/simulation-files.ts'
 import { findSchemaErrors, type Family } from '../schemas/capture-events.ts'
 import { loadSchemaCatalog } from '../schemas/schema-catalog.ts'
 
 const catalog = loadSchemaCatalog()
-const hasher = createIdentifierHasher('simulator-test-secret-01')
 
-async function run(seed: number, format: 'ndjson' | 'avro' = 'ndjson'): Promise<string> {
+async function run(seed: number, format: 'ndjson' | 'avro' = 'ndjson', workers = 2): Promise<string> {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-sim-'))
-  await simulateToFiles({ customers: 300, days: 120, seed, out, format, hasher, catalog })
+  await simulateToFiles({
+    customers: 301,
+    days: 120,
+    seed,
+    out,
+    format,
+    hashSecret: 'simulator-test-secret-01',
+    catalog,
+    workers,
+  })
   return out
 }
 
@@ -34,8 +41,8 @@ const lines = (file: string) =>
     .map((line) => JSON.parse(line) as Record<string, unknown>)
 
 describe('the retail simulator', () => {
-  it('writes byte-identical files for the same seed and settings, and different ones for another seed', async () => {
-    const [one, two, other] = await Promise.all([run(5), run(5), run(6)])
+  it('writes byte-identical files for the same seed and settings, with two workers or one, and different ones for another seed', async () => {
+    const [one, two, other] = await Promise.all([run(5), run(5, 'ndjson', 1), run(6)])
     const a = filesOf(one)
     expect(Object.keys(a).sort()).toEqual([
       'events.ndjson',
@@ -122,7 +129,7 @@ describe('the retail simulator', () => {
   })
 
   it('writes Avro object container files that decode to the same events, reproducibly', async () => {
-    const [out, again, json] = await Promise.all([run(10, 'avro'), run(10, 'avro'), run(10)])
+    const [out, again, json] = await Promise.all([run(10, 'avro'), run(10, 'avro', 1), run(10)])
     const expected = lines(path.join(json, 'events.ndjson'))
     let decoded = 0
     for (const name of fs.readdirSync(out).filter((file) => file.endsWith('.avro'))) {

@@ -21,6 +21,10 @@ export interface SimulationOptions {
   /** A marketing channel switched off: its touches and the purchases they cause do not happen. */
   readonly disabled?: MarketingChannel
   readonly hasher: IdentifierHasher
+  /** Simulate only customers [from, to) of the run (a shard); default: all. */
+  readonly range?: { readonly from: number; readonly to: number }
+  /** Also emit what belongs to the whole run: ad costs and the identity truth of shared and junk values (default true). */
+  readonly trailers?: boolean
 }
 
 /** What is true about one simulated customer. */
@@ -58,6 +62,8 @@ export interface SimulationSink {
 }
 
 export interface SimulationTotals {
+  /** People who used the store's generic card, for the identity truth written with the trailers. */
+  generic_card_users: string[]
   events: number
   conversions: number
   revenue_minor: number
@@ -89,15 +95,7 @@ function idsOf(fields: Partial<Identifiers>): Identifiers {
   }
 }
 
-const blankIds: Identifiers = {
-  anonymous_id: null,
-  device_id: null,
-  customer_id: null,
-  email_hash: null,
-  phone_hash: null,
-  loyalty_card: null,
-  order_id: null,
-}
+const blankClickIds = { gclid: null, yclid: null, fbclid: null }
 const blankConsent = {
   analytics: null,
   marketing_email: null,
@@ -129,7 +127,13 @@ const phoneFormats = [
 export function simulate(options: SimulationOptions, sink: SimulationSink): SimulationTotals {
   const start = options.start ?? Date.parse('2026-01-01T00:00:00Z')
   const end = start + options.days * dayMs
-  const totals: SimulationTotals = { events: 0, conversions: 0, revenue_minor: 0, conversions_by_channel: {} }
+  const totals: SimulationTotals = {
+    generic_card_users: [],
+    events: 0,
+    conversions: 0,
+    revenue_minor: 0,
+    conversions_by_channel: {},
+  }
   const hashCache = new Map<string, string | null>()
   const hashed = (kind: 'email' | 'phone', raw: string): string | null => {
     const key = `${kind}:${raw}`
@@ -162,9 +166,11 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       if (random() < rhythm(time) / maxRhythm) times.push(time)
     }
   }
-  let sharedDeviceFromPrevious: string | null = null
   const genericUsers = new Set<string>()
-  for (let index = 0; index < options.customers; index += 1) {
+  const segmentOf = (customer: number) => weighted(stream(options.seed, customer, 1), retailModel.segments)
+  const from = options.range?.from ?? 0
+  const to = options.range?.to ?? options.customers
+  for (let index = from; index < to; index += 1) {
     const idRandom = stream(options.seed, index, 1)
     const personId = `P${String(index + 1).padStart(7, '0')}`
     const segment = weighted(idRandom, retailModel.segments)
@@ -176,13 +182,15 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
     const cookies = online
       ? Array.from({ length: 1 + Math.floor(idRandom() * 3) }, () => `ck-${hex(idRandom, 16)}`)
       : []
-    let device = online && idRandom() < 0.5 ? `dev-${hex(idRandom, 16)}` : null
-    let deviceShared = false
-    if (sharedDeviceFromPrevious !== null && online) {
-      device = sharedDeviceFromPrevious
-      deviceShared = true
-    }
-    const sharesNext: boolean = device !== null && idRandom() < retailModel.identity.sharedDevice
+    let device: string | null = online && idRandom() < 0.5 ? `dev-${hex(idRandom, 16)}` : null
+    // Customers 2k and 2k+1 are sometimes one family sharing a device; each can tell from the pair's own stream.
+    const pairBase = index - (index % 2)
+    const familyDevice =
+      pairBase + 1 < options.customers &&
+      stream(options.seed, pairBase, 5)() < retailModel.identity.sharedDevice &&
+      segmentOf(pairBase) !== 'store_only' &&
+      segmentOf(pairBase + 1) !== 'store_only'
+    if (familyDevice) device = `dev-fam-${hex(stream(options.seed, pairBase, 6), 16)}`
     const person: Person = {
       id: personId,
       index,
@@ -197,17 +205,11 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
     if (sink.identity) {
       for (const cookie of cookies)
         sink.identity({ kind: 'anonymous_id', value: cookie, person_ids: [personId], note: 'own' })
-      if (device !== null) {
-        const note = deviceShared || sharesNext ? 'shared_device' : 'own'
-        const owners = deviceShared ? [`P${String(index).padStart(7, '0')}`, personId] : [personId]
-        if (!sharesNext) sink.identity({ kind: 'device_id', value: device, person_ids: owners, note })
-        else if (!deviceShared)
-          sink.identity({
-            kind: 'device_id',
-            value: device,
-            person_ids: [personId, `P${String(index + 2).padStart(7, '0')}`],
-            note,
-          })
+      if (device !== null && !familyDevice) {
+        sink.identity({ kind: 'device_id', value: device, person_ids: [personId], note: 'own' })
+      } else if (device !== null && index === pairBase) {
+        const partner = `P${String(index + 2).padStart(7, '0')}`
+        sink.identity({ kind: 'device_id', value: device, person_ids: [personId, partner], note: 'shared_device' })
       }
       if (person.customerId !== null)
         sink.identity({ kind: 'customer_id', value: person.customerId, person_ids: [personId], note: 'own' })
@@ -218,7 +220,6 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       if (person.card !== null)
         sink.identity({ kind: 'loyalty_card', value: person.card, person_ids: [personId], note: 'own' })
     }
-    sharedDeviceFromPrevious = sharesNext ? device : null
 
     // The purchase process (BG/NBD) and spend (Gamma-Gamma), from their own stream.
     const processRandom = stream(options.seed, index, 2)
@@ -316,19 +317,18 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           identifiers: ids,
           consent: blankConsent,
           session_id: null,
-          page_url: null,
+          page_url: extra.page_url ?? null,
           page_title: null,
           referrer: null,
-          screen_name: null,
+          screen_name: extra.screen_name ?? null,
           app_version: null,
           platform: channel === 'web' ? 'web' : 'android',
           utm: blankUtm,
-          click_ids: { gclid: null, yclid: null, fbclid: null },
-          product_sku: null,
+          click_ids: blankClickIds,
+          product_sku: extra.product_sku ?? null,
           search_query: null,
-          value_minor: null,
-          currency: null,
-          ...extra,
+          value_minor: extra.value_minor ?? null,
+          currency: extra.currency ?? null,
         },
       })
     }
@@ -378,16 +378,14 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
 
     function touch(p: Person, time: number, channel: MarketingChannel, random: Random): void {
       const campaign = pick(random, campaignNames)
-      const base = { campaign_id: campaign }
       switch (channel) {
         case 'ads':
         case 'social': {
           const platform = channel === 'ads' ? 'yandex_direct' : pick(random, socialPlatforms)
-          const ids = {
-            ...blankIds,
+          const ids = idsOf({
             anonymous_id: cookieOf(p, random),
             device_id: p.cookies.length === 0 ? p.device : null,
-          }
+          })
           emit({
             family: 'social',
             value: {
@@ -401,12 +399,12 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
               consent: blankConsent,
               platform,
               account_id: null,
-              ...base,
+              campaign_id: campaign,
               ad_id: `ad-${hex(random, 6)}`,
               post_id: null,
               conversation_id: null,
               direction: null,
-              utm: { ...blankUtm, source: platform, medium: 'cpc', campaign },
+              utm: { source: platform, medium: 'cpc', campaign, content: null, term: null },
             },
           })
           return
@@ -426,7 +424,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
               consent: blankConsent,
               platform,
               account_id: 'shop_bot',
-              ...base,
+              campaign_id: campaign,
               ad_id: null,
               post_id: null,
               conversation_id: `chat-${p.index}`,
@@ -437,12 +435,11 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           return
         }
         default: {
-          const ids = {
-            ...blankIds,
+          const ids = idsOf({
             email_hash: channel === 'email' ? p.emailHash : null,
             phone_hash: channel === 'email' ? null : p.phoneHash,
             customer_id: p.customerId,
-          }
+          })
           emit({
             family: 'messaging',
             value: {
@@ -454,11 +451,11 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
               source: 'crm',
               identifiers: ids,
               consent: blankConsent,
-              ...base,
+              campaign_id: campaign,
               provider_message_id: `msg-${hex(random, 10)}`,
               provider: channel === 'email' ? 'unisender' : channel === 'sms' ? 'smsc' : 'firebase',
               link_url: null,
-              utm: { ...blankUtm, source: channel, medium: channel, campaign },
+              utm: { source: channel, medium: channel, campaign, content: null, term: null },
             },
           })
         }
@@ -544,14 +541,13 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
         digital(random, t, placed, 'add_to_cart', ids, {})
         digital(random, t + 60_000, placed, 'checkout_start', ids, { value_minor: amount, currency: 'RUB' })
       }
-      const orderIds = {
-        ...blankIds,
+      const orderIds = idsOf({
         customer_id: p.customerId,
         email_hash: p.emailHash,
         phone_hash: p.phoneHash,
         order_id: orderId,
         anonymous_id: placed === 'web' ? cookieOf(p, random) : null,
-      }
+      })
       const courier = random() < retailModel.fulfilment.courier
       const cod = courier && random() < retailModel.fulfilment.cashOnDelivery
       const order = (when: number, type: string, value: number) =>
@@ -603,11 +599,10 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
               delivery_id: `D${orderId}`,
               courier_service: 'own_fleet',
               courier_id: null,
-              amount_minor: amount,
+              amount_minor: extra.amount_minor ?? amount,
               currency: 'RUB',
               payment_method: cod ? 'cash' : 'card',
-              refused_items: [],
-              ...extra,
+              refused_items: extra.refused_items ?? [],
             },
           })
         deliveryEvent(delivery - 3_600_000, 'courier_assigned', {})
@@ -702,17 +697,31 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
     }
   }
 
-  if (sink.identity && genericUsers.size > 0) {
-    sink.identity({
+  totals.generic_card_users = [...genericUsers]
+  if (options.trailers !== false) emitTrailers(options, totals.generic_card_users, sink, emit)
+  return totals
+}
+
+/**
+ * What belongs to the whole run rather than to a customer: the identity truth of the generic store card and of junk
+ * values, and the daily ad costs.
+ */
+export function emitTrailers(
+  options: SimulationOptions,
+  genericCardUsers: readonly string[],
+  sink: SimulationSink,
+  emit: (event: CapturedEvent) => void = (event) => sink.event(event),
+): void {
+  if (genericCardUsers.length > 0) {
+    sink.identity?.({
       kind: 'loyalty_card',
       value: genericStoreCard,
-      person_ids: [...genericUsers].sort(),
+      person_ids: [...genericCardUsers].sort(),
       note: 'generic_store_card',
     })
   }
   for (const value of junkValues) sink.identity?.({ kind: 'anonymous_id', value, person_ids: [], note: 'junk' })
-  adCosts(options, start, emit)
-  return totals
+  adCosts(options, options.start ?? Date.parse('2026-01-01T00:00:00Z'), emit)
 }
 
 /** Daily costs of the paid channels' campaigns; none for a channel that is switched off. */

@@ -4,9 +4,10 @@ import path from 'node:path'
 import avro from 'avsc'
 import type { CapturedEvent, Family } from '../../schemas/capture-events.ts'
 import type { SchemaCatalog } from '../../schemas/schema-catalog.ts'
-import type { IdentifierHasher } from '../identifier-hashing.ts'
+import { Worker } from 'node:worker_threads'
+import { createIdentifierHasher } from '../identifier-hashing.ts'
 import { marketingChannels, retailModel } from './retail-model.ts'
-import { simulate, type SimulationTotals } from './simulate.ts'
+import { emitTrailers, simulate, type SimulationTotals } from './simulate.ts'
 
 export interface SimulateToFilesOptions {
   readonly customers: number
@@ -14,8 +15,11 @@ export interface SimulateToFilesOptions {
   readonly seed: number
   readonly out: string
   readonly format: 'ndjson' | 'avro'
-  readonly hasher: IdentifierHasher
+  /** The secret e-mails and phones are hashed with (each worker builds its own hasher from it). */
+  readonly hashSecret: string
   readonly catalog: SchemaCatalog
+  /** Worker threads: 2 (default) runs the two shards in parallel, 1 one after the other. Same bytes either way. */
+  readonly workers?: number
   /** Re-run the seed with each marketing channel switched off to write `truth/incrementality.json` (default true). */
   readonly counterfactual?: boolean
   readonly start?: number
@@ -52,6 +56,24 @@ function avroBytes(value: Buffer): Buffer {
   return Buffer.concat([longType.toBuffer(value.length), value])
 }
 
+/** The header of an Avro object container file: magic, metadata (schema, codec), sync marker. */
+function avroHeader(type: avro.Type, sync: Buffer): Buffer {
+  const metadata = Buffer.concat([
+    longType.toBuffer(2),
+    avroBytes(Buffer.from('avro.schema')),
+    avroBytes(Buffer.from(JSON.stringify(type.schema()))),
+    avroBytes(Buffer.from('avro.codec')),
+    avroBytes(Buffer.from('null')),
+    longType.toBuffer(0),
+  ])
+  return Buffer.concat([Buffer.from('Obj\x01', 'latin1'), metadata, sync])
+}
+
+/** The sync marker comes from the seed, so the files are reproducible. */
+function syncMarker(seed: number): Buffer {
+  return crypto.createHash('sha256').update(`omnistitch-simulator:${seed}`).digest().subarray(0, 16)
+}
+
 /**
  * An Avro object container file written in blocks of about 64 KiB (no compression), by hand rather than through
  * avsc's stream encoder, whose per-record stream writes cost more than the encoding. Format: "Obj\x01", the metadata
@@ -65,17 +87,10 @@ class AvroFile {
     file: string,
     private readonly type: avro.Type,
     private readonly sync: Buffer,
+    header: boolean,
   ) {
     this.fd = fs.openSync(file, 'w')
-    const metadata = Buffer.concat([
-      longType.toBuffer(2),
-      avroBytes(Buffer.from('avro.schema')),
-      avroBytes(Buffer.from(JSON.stringify(type.schema()))),
-      avroBytes(Buffer.from('avro.codec')),
-      avroBytes(Buffer.from('null')),
-      longType.toBuffer(0),
-    ])
-    fs.writeSync(this.fd, Buffer.concat([Buffer.from('Obj\x01', 'latin1'), metadata, sync]))
+    if (header) fs.writeSync(this.fd, avroHeader(type, sync))
   }
   write(value: unknown): void {
     const record = this.type.toBuffer(value)
@@ -99,16 +114,16 @@ class AvroFile {
 }
 
 /** Avro object container files, one per family; the sync marker comes from the seed so the bytes are reproducible. */
-function createAvroWriters(out: string, seed: number, catalog: SchemaCatalog) {
+function createAvroWriters(out: string, seed: number, catalog: SchemaCatalog, header: boolean) {
   const files = new Map<Family, AvroFile>()
-  const sync = crypto.createHash('sha256').update(`omnistitch-simulator:${seed}`).digest().subarray(0, 16)
+  const sync = syncMarker(seed)
   return {
     write(event: CapturedEvent) {
       let file = files.get(event.family)
       if (file === undefined) {
         const type = catalog.latest(event.family)?.type
         if (type === undefined) throw new Error(`no schema for ${event.family}`)
-        file = new AvroFile(path.join(out, `events-${event.family}.avro`), type, sync)
+        file = new AvroFile(path.join(out, `events-${event.family}.avro`), type, sync, header)
         files.set(event.family, file)
       }
       file.write(event.value)
@@ -119,45 +134,202 @@ function createAvroWriters(out: string, seed: number, catalog: SchemaCatalog) {
   }
 }
 
+/** Where one shard of a run writes its part files. */
+export interface ShardFiles {
+  events: string
+  identities: string
+  customers: string
+  /** Avro: one part file per family, blocks only (the header is written once, by the merge). */
+  avroDir: string
+}
+
+export interface ShardTask {
+  readonly customers: number
+  readonly days: number
+  readonly seed: number
+  readonly start?: number
+  readonly format: 'ndjson' | 'avro'
+  readonly hashSecret: string
+  readonly range: { from: number; to: number }
+  readonly files: ShardFiles
+}
+
+/** Runs one shard of customers into its part files; ad costs and run-wide truth are left to the merge. */
+export function runShard(task: ShardTask, catalog: SchemaCatalog): SimulationTotals {
+  const ndjson = task.format === 'ndjson' ? new BufferedFile(task.files.events) : undefined
+  const avroFiles =
+    task.format === 'avro' ? createAvroWriters(task.files.avroDir, task.seed, catalog, false) : undefined
+  const identities = new BufferedFile(task.files.identities)
+  const customers = new BufferedFile(task.files.customers)
+  const totals = simulate(
+    {
+      customers: task.customers,
+      days: task.days,
+      seed: task.seed,
+      start: task.start,
+      hasher: createIdentifierHasher(task.hashSecret),
+      range: task.range,
+      trailers: false,
+    },
+    {
+      event: (event) => {
+        if (ndjson) ndjson.write(`{"family":"${event.family}",${JSON.stringify(event.value).slice(1)}\n`)
+        else avroFiles?.write(event)
+      },
+      identity: (truth) => identities.write(`${JSON.stringify(truth)}\n`),
+      customer: (truth) => customers.write(`${JSON.stringify(truth)}\n`),
+    },
+  )
+  ndjson?.close()
+  avroFiles?.close()
+  identities.close()
+  customers.close()
+  return totals
+}
+
+function runShardInWorker(task: ShardTask): Promise<SimulationTotals> {
+  return new Promise((resolve, reject) => {
+    // The worker is TypeScript: a bootstrap registers tsx in the new thread, then loads it.
+    const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(new URL('./simulation-worker.ts', import.meta.url).href)}) })`
+    const worker = new Worker(bootstrap, { eval: true, workerData: task })
+    worker.once('message', (totals: SimulationTotals) => resolve(totals))
+    worker.once('error', reject)
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`simulation worker exited with code ${code}`))
+    })
+  })
+}
+
+/** Appends `part` to `target` and deletes it. */
+function appendPart(target: number, part: string): void {
+  if (!fs.existsSync(part)) return
+  const input = fs.openSync(part, 'r')
+  const buffer = Buffer.alloc(8 << 20)
+  for (;;) {
+    const read = fs.readSync(input, buffer, 0, buffer.length, null)
+    if (read === 0) break
+    fs.writeSync(target, buffer, 0, read)
+  }
+  fs.closeSync(input)
+  fs.rmSync(part)
+}
+
 /**
  * Runs the simulation into files: the events (`events.ndjson`, one `{"family": ..., ...record}` per line, or
  * `events-<family>.avro`), and beside them `truth/` with the identity truth, the customers' parameters, the model
- * parameters and, unless switched off, the counterfactual incrementality of each marketing channel.
+ * parameters and, unless switched off, the counterfactual incrementality of each marketing channel. Customers are
+ * split into two fixed shards that run on two worker threads (or one after the other with `workers: 1`); the parts
+ * are joined in shard order, so the bytes are the same however many workers ran.
  */
 export async function simulateToFiles(
   options: SimulateToFilesOptions,
 ): Promise<{ totals: SimulationTotals; seconds: number }> {
-  fs.mkdirSync(path.join(options.out, 'truth'), { recursive: true })
-  const ndjson = options.format === 'ndjson' ? new BufferedFile(path.join(options.out, 'events.ndjson')) : undefined
-  const avroFiles =
-    options.format === 'avro' ? createAvroWriters(options.out, options.seed, options.catalog) : undefined
-  const identities = new BufferedFile(path.join(options.out, 'truth', 'identities.ndjson'))
-  const customers = new BufferedFile(path.join(options.out, 'truth', 'customers.ndjson'))
+  const truthDir = path.join(options.out, 'truth')
+  fs.mkdirSync(truthDir, { recursive: true })
+  const partsDir = fs.mkdtempSync(path.join(options.out, '.parts-'))
+  const split = Math.ceil(options.customers / 2)
+  const ranges = [
+    { from: 0, to: split },
+    { from: split, to: options.customers },
+  ]
+  const tasks: ShardTask[] = ranges.map((range, shard) => {
+    const avroDir = path.join(partsDir, `avro-${shard}`)
+    fs.mkdirSync(avroDir)
+    return {
+      customers: options.customers,
+      days: options.days,
+      seed: options.seed,
+      start: options.start,
+      format: options.format,
+      hashSecret: options.hashSecret,
+      range,
+      files: {
+        events: path.join(partsDir, `events-${shard}`),
+        identities: path.join(partsDir, `identities-${shard}`),
+        customers: path.join(partsDir, `customers-${shard}`),
+        avroDir,
+      },
+    }
+  })
+
+  const began = performance.now()
+  const shardTotals =
+    (options.workers ?? 2) > 1
+      ? await Promise.all(tasks.map(runShardInWorker))
+      : tasks.map((task) => runShard(task, options.catalog))
+  const totals: SimulationTotals = {
+    generic_card_users: [],
+    events: 0,
+    conversions: 0,
+    revenue_minor: 0,
+    conversions_by_channel: {},
+  }
+  for (const part of shardTotals) {
+    totals.generic_card_users.push(...part.generic_card_users)
+    totals.events += part.events
+    totals.conversions += part.conversions
+    totals.revenue_minor += part.revenue_minor
+    for (const [channel, count] of Object.entries(part.conversions_by_channel)) {
+      totals.conversions_by_channel[channel] = (totals.conversions_by_channel[channel] ?? 0) + count
+    }
+  }
+
+  // Join the parts in shard order, then what belongs to the whole run.
+  const identities = fs.openSync(path.join(truthDir, 'identities.ndjson'), 'w')
+  const customers = fs.openSync(path.join(truthDir, 'customers.ndjson'), 'w')
+  for (const task of tasks) {
+    appendPart(identities, task.files.identities)
+    appendPart(customers, task.files.customers)
+  }
+  fs.closeSync(customers)
+  const trailerEvents: CapturedEvent[] = []
   const settings = {
     customers: options.customers,
     days: options.days,
     seed: options.seed,
     start: options.start,
-    hasher: options.hasher,
+    hasher: createIdentifierHasher(options.hashSecret),
   }
-
-  const began = performance.now()
-  const totals = simulate(settings, {
-    event: (event) => {
-      if (ndjson) ndjson.write(`{"family":"${event.family}",${JSON.stringify(event.value).slice(1)}\n`)
-      else avroFiles?.write(event)
-    },
-    identity: (truth) => identities.write(`${JSON.stringify(truth)}\n`),
-    customer: (truth) => customers.write(`${JSON.stringify(truth)}\n`),
+  emitTrailers(settings, totals.generic_card_users, {
+    event: (event) => trailerEvents.push(event),
+    identity: (truth) => fs.writeSync(identities, `${JSON.stringify(truth)}\n`),
   })
-  ndjson?.close()
-  avroFiles?.close()
-  identities.close()
-  customers.close()
+  fs.closeSync(identities)
+  totals.events += trailerEvents.length
+
+  if (options.format === 'ndjson') {
+    const events = fs.openSync(path.join(options.out, 'events.ndjson'), 'w')
+    for (const task of tasks) appendPart(events, task.files.events)
+    fs.writeSync(
+      events,
+      trailerEvents.map((event) => `{"family":"${event.family}",${JSON.stringify(event.value).slice(1)}\n`).join(''),
+    )
+    fs.closeSync(events)
+  } else {
+    const trailerDir = path.join(partsDir, 'avro-trailers')
+    fs.mkdirSync(trailerDir)
+    const trailerWriters = createAvroWriters(trailerDir, options.seed, options.catalog, false)
+    for (const event of trailerEvents) trailerWriters.write(event)
+    trailerWriters.close()
+    const families = new Set(
+      tasks.flatMap((task) => fs.readdirSync(task.files.avroDir)).concat(fs.readdirSync(trailerDir)),
+    )
+    for (const name of [...families].sort()) {
+      const family = name.replace(/^events-|\.avro$/g, '') as Family
+      const type = options.catalog.latest(family)?.type
+      if (type === undefined) continue
+      const file = fs.openSync(path.join(options.out, name), 'w')
+      fs.writeSync(file, avroHeader(type, syncMarker(options.seed)))
+      for (const dir of [...tasks.map((task) => task.files.avroDir), trailerDir]) appendPart(file, path.join(dir, name))
+      fs.closeSync(file)
+    }
+  }
+  fs.rmSync(partsDir, { recursive: true, force: true })
   const seconds = (performance.now() - began) / 1000
 
+  totals.generic_card_users = []
   fs.writeFileSync(
-    path.join(options.out, 'truth', 'parameters.json'),
+    path.join(truthDir, 'parameters.json'),
     `${JSON.stringify({ run: { customers: options.customers, days: options.days, seed: options.seed, format: options.format }, model: retailModel, totals }, null, 2)}\n`,
   )
   if (options.counterfactual !== false) {
@@ -174,7 +346,7 @@ export async function simulateToFiles(
       }
     }
     fs.writeFileSync(
-      path.join(options.out, 'truth', 'incrementality.json'),
+      path.join(truthDir, 'incrementality.json'),
       `${JSON.stringify({ method: 'same seed re-run with the channel switched off', channels }, null, 2)}\n`,
     )
   }
