@@ -139,8 +139,10 @@ export interface ShardFiles {
   events: string
   identities: string
   customers: string
-  /** Avro: one part file per family, blocks only (the header is written once, by the merge). */
+  /** Avro: one file per family here. */
   avroDir: string
+  /** Whether the Avro files start with their header: the first shard writes the final files, later ones parts. */
+  avroHeader: boolean
 }
 
 export interface ShardTask {
@@ -158,7 +160,9 @@ export interface ShardTask {
 export function runShard(task: ShardTask, catalog: SchemaCatalog): SimulationTotals {
   const ndjson = task.format === 'ndjson' ? new BufferedFile(task.files.events) : undefined
   const avroFiles =
-    task.format === 'avro' ? createAvroWriters(task.files.avroDir, task.seed, catalog, false) : undefined
+    task.format === 'avro'
+      ? createAvroWriters(task.files.avroDir, task.seed, catalog, task.files.avroHeader)
+      : undefined
   const identities = new BufferedFile(task.files.identities)
   const customers = new BufferedFile(task.files.customers)
   const totals = simulate(
@@ -232,9 +236,10 @@ export async function simulateToFiles(
     { from: 0, to: split },
     { from: split, to: options.customers },
   ]
+  // The first shard writes the final files directly; later shards write parts that are appended to them.
   const tasks: ShardTask[] = ranges.map((range, shard) => {
-    const avroDir = path.join(partsDir, `avro-${shard}`)
-    fs.mkdirSync(avroDir)
+    const avroDir = shard === 0 ? options.out : path.join(partsDir, `avro-${shard}`)
+    fs.mkdirSync(avroDir, { recursive: true })
     return {
       customers: options.customers,
       days: options.days,
@@ -244,10 +249,11 @@ export async function simulateToFiles(
       hashSecret: options.hashSecret,
       range,
       files: {
-        events: path.join(partsDir, `events-${shard}`),
+        events: shard === 0 ? path.join(options.out, 'events.ndjson') : path.join(partsDir, `events-${shard}`),
         identities: path.join(partsDir, `identities-${shard}`),
         customers: path.join(partsDir, `customers-${shard}`),
         avroDir,
+        avroHeader: shard === 0,
       },
     }
   })
@@ -298,8 +304,8 @@ export async function simulateToFiles(
   totals.events += trailerEvents.length
 
   if (options.format === 'ndjson') {
-    const events = fs.openSync(path.join(options.out, 'events.ndjson'), 'w')
-    for (const task of tasks) appendPart(events, task.files.events)
+    const events = fs.openSync(path.join(options.out, 'events.ndjson'), 'a')
+    for (const task of tasks.slice(1)) appendPart(events, task.files.events)
     fs.writeSync(
       events,
       trailerEvents.map((event) => `{"family":"${event.family}",${JSON.stringify(event.value).slice(1)}\n`).join(''),
@@ -311,16 +317,17 @@ export async function simulateToFiles(
     const trailerWriters = createAvroWriters(trailerDir, options.seed, options.catalog, false)
     for (const event of trailerEvents) trailerWriters.write(event)
     trailerWriters.close()
-    const families = new Set(
-      tasks.flatMap((task) => fs.readdirSync(task.files.avroDir)).concat(fs.readdirSync(trailerDir)),
-    )
+    const partDirs = [...tasks.slice(1).map((task) => task.files.avroDir), trailerDir]
+    const families = new Set(partDirs.flatMap((dir) => fs.readdirSync(dir)))
     for (const name of [...families].sort()) {
       const family = name.replace(/^events-|\.avro$/g, '') as Family
       const type = options.catalog.latest(family)?.type
       if (type === undefined) continue
-      const file = fs.openSync(path.join(options.out, name), 'w')
-      fs.writeSync(file, avroHeader(type, syncMarker(options.seed)))
-      for (const dir of [...tasks.map((task) => task.files.avroDir), trailerDir]) appendPart(file, path.join(dir, name))
+      const target = path.join(options.out, name)
+      const fresh = !fs.existsSync(target)
+      const file = fs.openSync(target, 'a')
+      if (fresh) fs.writeSync(file, avroHeader(type, syncMarker(options.seed)))
+      for (const dir of partDirs) appendPart(file, path.join(dir, name))
       fs.closeSync(file)
     }
   }
