@@ -8,7 +8,8 @@ import {
   startLocalKafka,
   terminate,
 } from '../infra/kafka/kafka-launcher.ts'
-import { createDemoTouchpointGenerator, startDemoTraffic, type DemoTraffic } from '../producers/demo-traffic.ts'
+import { createDemoTouchpointGenerator } from '../producers/demo-traffic.ts'
+import { startSimulatedTraffic, type SimulatedTraffic } from '../producers/simulator/simulated-traffic.ts'
 import { buildCollectorServer } from '../producers/collector-server.ts'
 import { intakeEvent } from '../producers/event-intake.ts'
 import { createIdentifierHasher, resolveHashSecret, resolveWriteKeys } from '../producers/identifier-hashing.ts'
@@ -81,13 +82,16 @@ export async function startCommand({ config, logger }: Context, options: { demo:
     logger,
   })
   const collectorAddress = await collector.listen({ host: config.apiHost, port: config.collectorPort })
-  let demo: DemoTraffic | undefined
+  let demo: SimulatedTraffic | undefined
   if (options.demo && config.demoRate > 0) {
-    demo = startDemoTraffic({
+    demo = startSimulatedTraffic({
       producer,
-      generate: createDemoTouchpointGenerator({ hasher }),
-      rate: config.demoRate,
+      hasher,
       logger,
+      rate: config.demoRate,
+      seed: 1,
+      customers: 5000,
+      days: 30,
     })
   }
 
@@ -101,7 +105,7 @@ export async function startCommand({ config, logger }: Context, options: { demo:
     `  Write key       ${config.writeKeys === undefined ? `${Object.keys(writeKeys)[0] ?? ''} (source "default", kept in the data directory)` : 'from OMNISTITCH_WRITE_KEYS'}`,
     `  Kafka           ${brokers.join(',')}${localKafka ? ` (local broker, log: ${localKafka.logFile})` : ''}`,
     `  ClickHouse      ${store.mode === 'embedded' ? `embedded chDB at ${store.embeddedPath}` : config.clickhouseUrl}, database ${store.database}`,
-    `  Demo traffic    ${demo ? `${config.demoRate} touchpoints/s` : 'off'}`,
+    `  Demo traffic    ${demo ? `${config.demoRate} events/s from the simulated retailer (omnistitch simulate)` : 'off'}`,
     'Press Ctrl-C to stop.',
     '',
   ]

@@ -1,10 +1,7 @@
 import crypto from 'node:crypto'
-import { describeError } from '../runtime/errors.ts'
-import type { Logger } from '../runtime/logger.ts'
 import { completeRecord, type CapturedEvent, type Family } from '../schemas/capture-events.ts'
 import { loadSchemaCatalog, type SchemaCatalog } from '../schemas/schema-catalog.ts'
 import type { IdentifierHasher } from './identifier-hashing.ts'
-import type { TouchpointProducer } from './touchpoint-producer.ts'
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same demo events. */
 export function seededRandom(seed: number): () => number {
@@ -259,46 +256,5 @@ export function createDemoTouchpointGenerator(options: DemoGeneratorOptions): ()
     const { value, errors } = completeRecord(type, partial(family, pick(people), now()))
     if (errors.length > 0) throw new Error(`demo ${family} event is invalid: ${errors.join('; ')}`)
     return { family, value } as CapturedEvent
-  }
-}
-
-export interface DemoTraffic {
-  readonly sent: () => number
-  stop(): Promise<void>
-}
-
-/** Sends `rate` generated events per second, in four small batches a second, until stopped. */
-export function startDemoTraffic(options: {
-  producer: TouchpointProducer
-  generate: () => CapturedEvent
-  rate: number
-  logger: Logger
-}): DemoTraffic {
-  const logger = options.logger.child({ component: 'demo-traffic' })
-  const ticksPerSecond = 4
-  let sent = 0
-  let carry = 0
-  let sending: Promise<void> = Promise.resolve()
-  const timer = setInterval(() => {
-    carry += options.rate / ticksPerSecond
-    const count = Math.floor(carry)
-    carry -= count
-    if (count === 0) return
-    const batch = Array.from({ length: count }, options.generate)
-    sending = sending
-      .then(() => options.producer.send(batch))
-      .then(
-        () => {
-          sent += batch.length
-        },
-        (error: unknown) => logger.warn({ err: describeError(error) }, 'demo batch not sent'),
-      )
-  }, 1000 / ticksPerSecond)
-  return {
-    sent: () => sent,
-    async stop() {
-      clearInterval(timer)
-      await sending
-    },
   }
 }
