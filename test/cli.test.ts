@@ -24,6 +24,7 @@ describe('the omnistitch command', () => {
     [['kafka', 'stop'], /Stop the broker started by `omnistitch kafka start`/],
     [['import', 'receipts'], /Import POS receipts[\s\S]*--rejects <path>[\s\S]*--restart/],
     [['import', 'costs'], /Import daily ad costs/],
+    [['simulate'], /--customers <n>[\s\S]*--seed <n>[\s\S]*--out <dir>[\s\S]*--format <format>/],
     [['schemas', 'check'], /Prove every version reads all earlier ones/],
   ])('prints help for %j', async (args, text) => {
     const result = await runCli([...args, '--help'])
