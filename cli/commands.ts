@@ -14,7 +14,6 @@ import { buildCollectorServer } from '../producers/collector-server.ts'
 import { intakeEvent } from '../producers/event-intake.ts'
 import { createIdentifierHasher, resolveHashSecret, resolveWriteKeys } from '../producers/identifier-hashing.ts'
 import type { CapturedEvent } from '../schemas/capture-events.ts'
-import { createTouchpointProducer } from '../producers/touchpoint-producer.ts'
 import { buildApiServer } from '../queries/api-server.ts'
 import { migrate } from '../runtime/clickhouse-migrations.ts'
 import { openStore } from '../runtime/clickhouse-store.ts'
@@ -22,7 +21,15 @@ import type { Config } from '../runtime/config.ts'
 import { createKafkaClient } from '../runtime/kafka-client.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { createSchemaRegistry } from '../schemas/confluent-schema-registry.ts'
-import { createKafkaCheck, ensurePipelineTopics, kafkaStateDir, onShutdownSignal, resolveBrokers } from './services.ts'
+import {
+  createKafkaCheck,
+  ensurePipelineTopics,
+  kafkaStateDir,
+  onShutdownSignal,
+  resolveBrokers,
+  connectPipelineProducer,
+  createPipelineProducer,
+} from './services.ts'
 
 interface Context {
   readonly config: Config
@@ -62,13 +69,7 @@ export async function startCommand({ config, logger }: Context, options: { demo:
   const api = buildApiServer({ store, logger, checkKafka: kafkaCheck.check })
   const address = await api.listen({ host: config.apiHost, port: config.apiPort })
 
-  const producer = createTouchpointProducer({
-    kafka,
-    topic: config.touchpointTopic,
-    adCostTopic: config.adCostTopic,
-    registry,
-    logger,
-  })
+  const producer = createPipelineProducer(kafka, config, registry, logger)
   await producer.connect()
   const hasher = createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir))
   const writeKeys = resolveWriteKeys(config.writeKeys, config.dataDir)
@@ -183,18 +184,7 @@ export async function produceCommand(
   { config, logger }: Context,
   options: { file?: string; count: number; rejects?: string },
 ): Promise<void> {
-  const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
-  const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
-  await ensurePipelineTopics(kafka, config)
-  const registry = createSchemaRegistry(config)
-  const producer = createTouchpointProducer({
-    kafka,
-    topic: config.touchpointTopic,
-    adCostTopic: config.adCostTopic,
-    registry,
-    logger,
-  })
-  await producer.connect()
+  const { producer, registry } = await connectPipelineProducer(config, logger)
   let sent = 0
   let rejected = 0
   try {

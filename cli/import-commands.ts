@@ -2,12 +2,9 @@ import path from 'node:path'
 import { SingleBar, Presets } from 'cli-progress'
 import { formatOf, runImport, type ImportKind } from '../producers/batch-import.ts'
 import { createIdentifierHasher, resolveHashSecret } from '../producers/identifier-hashing.ts'
-import { createTouchpointProducer } from '../producers/touchpoint-producer.ts'
 import type { Config } from '../runtime/config.ts'
-import { createKafkaClient } from '../runtime/kafka-client.ts'
 import type { Logger } from '../runtime/logger.ts'
-import { createSchemaRegistry } from '../schemas/confluent-schema-registry.ts'
-import { ensurePipelineTopics, resolveBrokers } from './services.ts'
+import { connectPipelineProducer } from './services.ts'
 
 export interface ImportCommandOptions {
   readonly format?: string
@@ -24,17 +21,7 @@ export async function importCommand(
   options: ImportCommandOptions,
 ): Promise<void> {
   const format = formatOf(file, options.format)
-  const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
-  const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
-  await ensurePipelineTopics(kafka, config)
-  const registry = createSchemaRegistry(config)
-  const producer = createTouchpointProducer({
-    kafka,
-    topic: config.touchpointTopic,
-    adCostTopic: config.adCostTopic,
-    registry,
-    logger,
-  })
+  const { producer, registry } = await connectPipelineProducer(config, logger)
   const bar =
     options.quiet === true || !process.stderr.isTTY
       ? undefined
@@ -45,7 +32,6 @@ export async function importCommand(
           },
           Presets.shades_classic,
         )
-  await producer.connect()
   try {
     let started = false
     const summary = await runImport({

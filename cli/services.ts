@@ -3,7 +3,10 @@ import type { Kafka } from 'kafkajs'
 import { readRunningBroker, startLocalKafka, type LocalKafka } from '../infra/kafka/kafka-launcher.ts'
 import type { Config } from '../runtime/config.ts'
 import { OmnistitchError, describeError } from '../runtime/errors.ts'
-import { ensureTopics } from '../runtime/kafka-client.ts'
+import { createKafkaClient, ensureTopics } from '../runtime/kafka-client.ts'
+import { createTouchpointProducer, type TouchpointProducer } from '../producers/touchpoint-producer.ts'
+import { createSchemaRegistry } from '../schemas/confluent-schema-registry.ts'
+import type { SchemaRegistry } from '../schemas/schema-registry.ts'
 import type { Logger } from '../runtime/logger.ts'
 
 /** Where the local broker keeps its state inside the data directory. */
@@ -94,4 +97,37 @@ export function onShutdownSignal(logger: Logger, stop: () => Promise<void>): voi
   }
   process.on('SIGINT', handler)
   process.on('SIGTERM', handler)
+}
+
+/** A producer of captured events to the configured touchpoint and ad cost topics. */
+export function createPipelineProducer(
+  kafka: Kafka,
+  config: Config,
+  registry: SchemaRegistry,
+  logger: Logger,
+): TouchpointProducer {
+  return createTouchpointProducer({
+    kafka,
+    topic: config.touchpointTopic,
+    adCostTopic: config.adCostTopic,
+    registry,
+    logger,
+  })
+}
+
+/**
+ * For commands that only produce: finds the brokers (never starting one), makes sure the topics exist, and returns a
+ * connected producer with the configured schema registry.
+ */
+export async function connectPipelineProducer(
+  config: Config,
+  logger: Logger,
+): Promise<{ producer: TouchpointProducer; registry: SchemaRegistry }> {
+  const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
+  const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
+  await ensurePipelineTopics(kafka, config)
+  const registry = createSchemaRegistry(config)
+  const producer = createPipelineProducer(kafka, config, registry, logger)
+  await producer.connect()
+  return { producer, registry }
 }

@@ -2,14 +2,11 @@ import fs from 'node:fs'
 import { createIdentifierHasher, resolveHashSecret } from '../producers/identifier-hashing.ts'
 import { simulate } from '../producers/simulator/simulate.ts'
 import { simulateToFiles } from '../producers/simulator/simulation-files.ts'
-import { createTouchpointProducer } from '../producers/touchpoint-producer.ts'
 import type { Config } from '../runtime/config.ts'
-import { createKafkaClient } from '../runtime/kafka-client.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { CapturedEvent } from '../schemas/capture-events.ts'
-import { createSchemaRegistry } from '../schemas/confluent-schema-registry.ts'
 import { loadSchemaCatalog } from '../schemas/schema-catalog.ts'
-import { ensurePipelineTopics, resolveBrokers } from './services.ts'
+import { connectPipelineProducer } from './services.ts'
 
 export interface SimulateCommandOptions {
   readonly customers: number
@@ -50,17 +47,7 @@ export async function simulateCommand(
     )
     return
   }
-  const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
-  const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
-  await ensurePipelineTopics(kafka, config)
-  const producer = createTouchpointProducer({
-    kafka,
-    topic: config.touchpointTopic,
-    adCostTopic: config.adCostTopic,
-    registry: createSchemaRegistry(config),
-    logger,
-  })
-  await producer.connect()
+  const { producer } = await connectPipelineProducer(config, logger)
   const batch: CapturedEvent[] = []
   const pending: CapturedEvent[][] = []
   simulate(

@@ -2,18 +2,7 @@ import crypto from 'node:crypto'
 import { completeRecord, type CapturedEvent, type Family } from '../schemas/capture-events.ts'
 import { loadSchemaCatalog, type SchemaCatalog } from '../schemas/schema-catalog.ts'
 import type { IdentifierHasher } from './identifier-hashing.ts'
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same demo events. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { mulberry32 } from './simulator/random.ts'
 
 interface DemoPerson {
   anonymousId: string
@@ -52,7 +41,7 @@ const weights: readonly [Family, number][] = [
  */
 export function createDemoTouchpointGenerator(options: DemoGeneratorOptions): () => CapturedEvent {
   const catalog = options.catalog ?? loadSchemaCatalog()
-  const random = seededRandom(options.seed ?? crypto.randomInt(2 ** 31))
+  const random = mulberry32(options.seed ?? crypto.randomInt(2 ** 31))
   const now = options.now ?? Date.now
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
   const chance = (p: number) => random() < p
