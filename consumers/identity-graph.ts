@@ -1,0 +1,183 @@
+import crypto from 'node:crypto'
+import { identifierPriority } from '../schemas/capture-events.ts'
+import type { Identifiers } from '../schemas/capture-events.ts'
+
+/** An identifier kind that can link events to a person (order ids link an order's events, not people). */
+export type IdentifierKind = (typeof identifierPriority)[number]
+
+/** The identifiers one event carried together: the evidence that they belong to one person. */
+export interface IdentityEdge {
+  readonly event_id: string
+  readonly event_time: number
+  readonly identifiers: Identifiers
+}
+
+export interface IdentityRules {
+  /** Values that are never identifiers, whatever their kind (compared after trimming, case-insensitively). */
+  readonly junkValues: readonly string[]
+  /** Loyalty cards made only of zeros (after a prefix) are junk too. */
+  readonly junkCardPattern: RegExp
+  /**
+   * How many different people (anchor components: customer id, e-mail, phone) an identifier of this kind may be seen
+   * with before it is quarantined: kept, but never used to merge.
+   */
+  readonly maxPeople: Readonly<Partial<Record<IdentifierKind, number>>>
+}
+
+export const defaultIdentityRules: IdentityRules = {
+  junkValues: ['', '0', 'null', 'undefined', 'anonymous', 'none', 'n/a', '-', 'unknown', 'test'],
+  junkCardPattern: /^\d*?0{6,}$/,
+  maxPeople: { loyalty_card: 1, device_id: 1, anonymous_id: 1 },
+}
+
+/** Kinds that anchor a person in the first pass: personal enough that two people rarely share one. */
+const anchorKinds: readonly IdentifierKind[] = ['customer_id', 'email_hash', 'phone_hash']
+
+export interface IdentityResolution {
+  /** `kind:value` → person id, for every identifier that is not junk. */
+  readonly personOf: ReadonlyMap<string, string>
+  /** Identifiers seen with more people than their kind allows, with how many. */
+  readonly quarantined: readonly { identifier: string; people: number }[]
+  /** Merges refused because they would have joined two customer ids, with the event that asked for it. */
+  readonly conflicts: readonly { event_id: string; customer_ids: string[] }[]
+  /** Audit: which event first linked each identifier into its person. */
+  readonly linkedBy: ReadonlyMap<string, string>
+}
+
+class UnionFind {
+  private readonly parent = new Map<string, string>()
+  /** The customer ids in each root's set: two different ones are never joined. */
+  readonly customers = new Map<string, Set<string>>()
+  find(key: string): string {
+    let root = this.parent.get(key) ?? key
+    if (!this.parent.has(key)) this.parent.set(key, key)
+    while (root !== (this.parent.get(root) ?? root)) root = this.parent.get(root) ?? root
+    let node = key
+    while (node !== root) {
+      const next = this.parent.get(node) ?? root
+      this.parent.set(node, root)
+      node = next
+    }
+    return root
+  }
+  /** Joins two sets unless both hold a customer id and they differ; returns false when refused. */
+  union(a: string, b: string): boolean {
+    const rootA = this.find(a)
+    const rootB = this.find(b)
+    if (rootA === rootB) return true
+    const customersA = this.customers.get(rootA)
+    const customersB = this.customers.get(rootB)
+    if (customersA && customersB && ![...customersA].every((id) => customersB.has(id))) return false
+    const [keep, drop] = rootA < rootB ? [rootA, rootB] : [rootB, rootA]
+    this.parent.set(drop, keep)
+    const merged = new Set([...(customersA ?? []), ...(customersB ?? [])])
+    if (merged.size > 0) this.customers.set(keep, merged)
+    this.customers.delete(drop)
+    return true
+  }
+  keys(): IterableIterator<string> {
+    return this.parent.keys()
+  }
+}
+
+/** `kind:value` of the usable identifiers of an edge, junk removed, most stable first. */
+export function usableIdentifiers(identifiers: Identifiers, rules: IdentityRules = defaultIdentityRules): string[] {
+  const junk = new Set(rules.junkValues.map((value) => value.toLowerCase()))
+  const keys: string[] = []
+  for (const kind of identifierPriority) {
+    const value = identifiers[kind]
+    if (value === null || junk.has(value.trim().toLowerCase())) continue
+    if (kind === 'loyalty_card' && rules.junkCardPattern.test(value)) continue
+    keys.push(`${kind}:${value}`)
+  }
+  return keys
+}
+
+const kindOf = (key: string) => key.slice(0, key.indexOf(':')) as IdentifierKind
+
+/**
+ * Resolves identifiers into people from the edges (identifiers seen together on one event). A pure function of the
+ * edge set: edges are taken in (time, event id) order, so any process that sees the same edges gets the same people,
+ * and splitting a person means recomputing without the edges that should not count.
+ *
+ * 1. Anchors first: customer ids, e-mails and phones seen together are joined, never two customer ids.
+ * 2. Quarantine: an identifier of a kind with a limit that was seen with more anchor people than the limit (a family
+ *    device, a generic store card) is kept but links nothing.
+ * 3. Everything else is joined, under the same customer-id rule; a refused join is recorded as a conflict.
+ */
+export function resolveIdentities(
+  edges: readonly IdentityEdge[],
+  rules: IdentityRules = defaultIdentityRules,
+): IdentityResolution {
+  const ordered = [...edges].sort((a, b) => a.event_time - b.event_time || a.event_id.localeCompare(b.event_id))
+  const keysOf = ordered.map((edge) => usableIdentifiers(edge.identifiers, rules))
+
+  const anchors = new UnionFind()
+  const register = (sets: UnionFind, key: string) => {
+    const root = sets.find(key)
+    if (kindOf(key) === 'customer_id' && !sets.customers.has(root)) sets.customers.set(root, new Set([key]))
+  }
+  ordered.forEach((edge, index) => {
+    const strong = (keysOf[index] ?? []).filter((key) => anchorKinds.includes(kindOf(key)))
+    for (const key of strong) register(anchors, key)
+    for (const key of strong.slice(1)) anchors.union(strong[0] ?? key, key)
+  })
+
+  const peopleSeen = new Map<string, Set<string>>()
+  ordered.forEach((_edge, index) => {
+    const keys = keysOf[index] ?? []
+    const roots = keys.filter((key) => anchorKinds.includes(kindOf(key))).map((key) => anchors.find(key))
+    if (roots.length === 0) return
+    for (const key of keys) {
+      if (rules.maxPeople[kindOf(key)] === undefined) continue
+      const seen = peopleSeen.get(key) ?? new Set<string>()
+      for (const root of roots) seen.add(root)
+      peopleSeen.set(key, seen)
+    }
+  })
+  const quarantined: { identifier: string; people: number }[] = []
+  for (const [key, seen] of peopleSeen) {
+    if (seen.size > (rules.maxPeople[kindOf(key)] ?? Infinity)) quarantined.push({ identifier: key, people: seen.size })
+  }
+  const blocked = new Set(quarantined.map((entry) => entry.identifier))
+
+  const people = new UnionFind()
+  const conflicts: { event_id: string; customer_ids: string[] }[] = []
+  const linkedBy = new Map<string, string>()
+  ordered.forEach((edge, index) => {
+    const keys = keysOf[index] ?? []
+    for (const key of keys) register(people, key)
+    const linking = keys.filter((key) => !blocked.has(key))
+    const [first, ...rest] = linking
+    if (first === undefined) return
+    for (const key of rest) {
+      if (people.find(first) === people.find(key)) continue
+      if (people.union(first, key)) {
+        if (!linkedBy.has(key)) linkedBy.set(key, edge.event_id)
+      } else {
+        const ids = [
+          ...(people.customers.get(people.find(first)) ?? []),
+          ...(people.customers.get(people.find(key)) ?? []),
+        ]
+        conflicts.push({ event_id: edge.event_id, customer_ids: [...new Set(ids)].sort() })
+      }
+    }
+  })
+
+  // A person's id comes from the most stable identifier in it, so it stays put as people grow.
+  const members = new Map<string, string[]>()
+  for (const key of people.keys()) {
+    const root = people.find(key)
+    const list = members.get(root) ?? []
+    list.push(key)
+    members.set(root, list)
+  }
+  const personOf = new Map<string, string>()
+  const rank = (key: string) => identifierPriority.indexOf(kindOf(key))
+  for (const list of members.values()) {
+    const best = [...list].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))[0] ?? ''
+    const id = `pers_${crypto.createHash('sha256').update(best).digest('hex').slice(0, 16)}`
+    for (const key of list) personOf.set(key, id)
+  }
+  return { personOf, quarantined, conflicts, linkedBy }
+}
