@@ -73,6 +73,11 @@ export const retailModel = {
     sharedDevice: 0.04,
     /** Share of store receipts scanned with the store's generic card instead of the customer's own. */
     genericCard: 0.05,
+    /** Chance a registered customer's app session is logged in, and a site session. */
+    loggedInApp: 0.8,
+    loggedInWeb: 0.35,
+    /** Chance the cashier takes the customer's phone number at the till. */
+    phoneAtTill: 0.5,
     /** Share of digital events whose cookie is a junk value. */
     junkCookie: 0.01,
   },

@@ -280,7 +280,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       for (const time of poissonTimes(browseRandom, retailModel.browseRatePerDay[segment], birth)) {
         if (time > dropout + 30 * dayMs) break
         const sessionRandom = stream(options.seed, index, mixSeed(4, Math.floor(time)))
-        happenings.push({ time, run: () => browse(person, time, sessionRandom, false) })
+        happenings.push({ time, run: () => browse(person, time, sessionRandom) })
       }
     }
     happenings.sort((a, b) => a.time - b.time)
@@ -333,8 +333,12 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       })
     }
 
-    function browse(p: Person, time: number, random: Random, loggedIn: boolean): void {
+    function browse(p: Person, time: number, random: Random): void {
       const channel: 'web' | 'app' = p.device !== null && random() < 0.4 ? 'app' : 'web'
+      // Registered customers stay logged in to the app; on the site they log in now and then.
+      const loggedIn =
+        p.customerId !== null &&
+        random() < (channel === 'app' ? retailModel.identity.loggedInApp : retailModel.identity.loggedInWeb)
       const ids =
         channel === 'app'
           ? idsOf({ device_id: p.device, customer_id: loggedIn ? p.customerId : null })
@@ -532,7 +536,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           },
         })
       } else {
-        browse(p, t, random, false)
+        browse(p, t, random)
         t += 10 * 60_000
         const ids =
           placed === 'app'
@@ -650,7 +654,10 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       const generic =
         p.card === null ? random() < retailModel.identity.genericCard * 4 : random() < retailModel.identity.genericCard
       const card = generic ? genericStoreCard : p.card
-      const ids = idsOf({ loyalty_card: card, phone_hash: card === null && random() < 0.3 ? p.phoneHash : null })
+      const ids = idsOf({
+        loyalty_card: card,
+        phone_hash: random() < retailModel.identity.phoneAtTill ? p.phoneHash : null,
+      })
       const store = `store-${1 + Math.floor(random() * 12)}`
       const receipt = (
         when: number,
