@@ -7,12 +7,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import kafkajs, { CompressionTypes } from 'kafkajs'
-import { startLocalKafka } from '../infra/kafka/kafka-launcher.ts'
 import { createDemoTouchpointGenerator } from '../producers/demo-traffic.ts'
 import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
 import { createTouchpointProducer } from '../producers/touchpoint-producer.ts'
+import { openBenchKafka } from './bench-kafka.ts'
 import { loadConfig } from '../runtime/config.ts'
-import { createKafkaClient, ensureTopics, registerCompressionCodecs } from '../runtime/kafka-client.ts'
+import { ensureTopics, registerCompressionCodecs } from '../runtime/kafka-client.ts'
 import { createLogger } from '../runtime/logger.ts'
 import { eventIdOf, identifiersOf, strongestIdentifier, type CapturedEvent } from '../schemas/capture-events.ts'
 import { createEmbeddedSchemaRegistry, encodeEvent } from '../schemas/schema-registry.ts'
@@ -78,22 +78,8 @@ for (const [name, type] of codecs) {
 
 const config = loadConfig()
 const logger = createLogger({ level: 'warn', name: 'bench' })
-const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-bench-'))
-const kafkaProcess =
-  config.kafkaBrokers === undefined
-    ? await startLocalKafka({
-        cacheDir: config.cacheDir,
-        stateDir: path.join(workDir, 'kafka'),
-        port: 0,
-        heapMb: 1024,
-        logger,
-      })
-    : undefined
-const kafka = createKafkaClient({
-  brokers: config.kafkaBrokers ?? kafkaProcess?.brokers ?? [],
-  clientId: 'bench',
-  logger,
-})
+const bench = await openBenchKafka(config, logger)
+const { kafka, workDir } = bench
 const endToEnd: Record<string, unknown> = {}
 for (const [name, type] of codecs) {
   const topic = `bench.compression.${name}.${Date.now()}`
@@ -119,7 +105,7 @@ for (const [name, type] of codecs) {
   await admin.connect()
   const offsets = await admin.fetchTopicOffsets(topic)
   await admin.disconnect()
-  const logDir = kafkaProcess === undefined ? undefined : path.join(workDir, 'kafka', 'data')
+  const logDir = bench.local ? path.join(workDir, 'kafka', 'data') : undefined
   const onDisk =
     logDir === undefined
       ? undefined
@@ -141,8 +127,7 @@ for (const [name, type] of codecs) {
     broker_log_bytes: onDisk,
   }
 }
-await kafkaProcess?.stop()
-fs.rmSync(workDir, { recursive: true, force: true })
+await bench.close()
 
 process.stdout.write(
   `${JSON.stringify({

@@ -1,19 +1,17 @@
 // Throughput of the thin pipeline on this machine: produce N touchpoints to a real local Kafka broker, then time the
 // loader reading them into embedded ClickHouse (chDB). Prints one JSON line.
 //   npm run bench:loader -- [--events 200000] [--partitions 6]
-import fs from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { createTouchpointLoader } from '../consumers/touchpoint-loader.ts'
-import { startLocalKafka } from '../infra/kafka/kafka-launcher.ts'
 import { createDemoTouchpointGenerator } from '../producers/demo-traffic.ts'
 import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
 import { createTouchpointProducer } from '../producers/touchpoint-producer.ts'
 import { migrate } from '../runtime/clickhouse-migrations.ts'
 import { openStore, queryRows } from '../runtime/clickhouse-store.ts'
+import { openBenchKafka } from './bench-kafka.ts'
 import { loadConfig } from '../runtime/config.ts'
-import { createKafkaClient, ensureTopics } from '../runtime/kafka-client.ts'
+import { ensureTopics } from '../runtime/kafka-client.ts'
 import { createLogger } from '../runtime/logger.ts'
 import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
 
@@ -24,20 +22,8 @@ const events = Number(values.events)
 const partitions = Number(values.partitions)
 const config = loadConfig()
 const logger = createLogger({ level: 'warn', name: 'bench' })
-const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-bench-'))
-
-const kafkaProcess =
-  config.kafkaBrokers === undefined
-    ? await startLocalKafka({
-        cacheDir: config.cacheDir,
-        stateDir: path.join(workDir, 'kafka'),
-        port: 0,
-        heapMb: 1024,
-        logger,
-      })
-    : undefined
-const brokers = config.kafkaBrokers ?? kafkaProcess?.brokers ?? []
-const kafka = createKafkaClient({ brokers, clientId: 'omnistitch-bench', logger })
+const bench = await openBenchKafka(config, logger)
+const { kafka, workDir } = bench
 const topic = `bench.touchpoints.${Date.now()}`
 await ensureTopics(kafka, [
   { topic, partitions },
@@ -93,8 +79,7 @@ const counted = await queryRows<{ n: number }>(
   'SELECT count() AS n FROM {database:Identifier}.touchpoints FINAL',
 )
 await store.close()
-await kafkaProcess?.stop()
-fs.rmSync(workDir, { recursive: true, force: true })
+await bench.close()
 
 process.stdout.write(
   `${JSON.stringify({

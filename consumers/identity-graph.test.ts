@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { Identifiers } from '../schemas/capture-events.ts'
+import { emptyIdentifiers, type Identifiers } from '../schemas/capture-events.ts'
 import { resolveIdentities, usableIdentifiers, type IdentityEdge } from './identity-graph.ts'
 
-const none: Identifiers = {
-  anonymous_id: null,
-  device_id: null,
-  customer_id: null,
-  email_hash: null,
-  phone_hash: null,
-  loyalty_card: null,
-  order_id: null,
-}
+const none = emptyIdentifiers
 let clock = 0
 const edge = (identifiers: Partial<Identifiers>, id?: string): IdentityEdge => {
   clock += 1

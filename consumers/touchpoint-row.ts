@@ -1,5 +1,6 @@
 import { formatDateTime64 } from '../runtime/clickhouse-values.ts'
 import {
+  emptyIdentifiers,
   identifiersOf,
   strongestIdentifier,
   type AdCost,
@@ -133,15 +134,7 @@ export function toTouchpointRow(
   event: Exclude<CapturedEvent, { family: 'ad-cost' }>,
   origin: RecordSource,
 ): TouchpointRow {
-  const identifiers = identifiersOf(event) ?? {
-    anonymous_id: null,
-    device_id: null,
-    customer_id: null,
-    email_hash: null,
-    phone_hash: null,
-    loyalty_card: null,
-    order_id: null,
-  }
+  const identifiers = identifiersOf(event) ?? emptyIdentifiers
   const value = event.value as unknown as Record<string, unknown>
   const utm = (value['utm'] as Utm | undefined) ?? noUtm
   const details = Object.fromEntries(Object.entries(value).filter(([field]) => !envelopeFields.has(field)))

@@ -56,6 +56,17 @@ export const currentTouchpointFamilies: readonly TouchpointFamily[] = [
   'order',
 ]
 
+/** Identifiers with none set. */
+export const emptyIdentifiers: Readonly<Identifiers> = Object.freeze({
+  anonymous_id: null,
+  device_id: null,
+  customer_id: null,
+  email_hash: null,
+  phone_hash: null,
+  loyalty_card: null,
+  order_id: null,
+})
+
 /** Identifier fields from the most to the least stable. */
 export const identifierPriority = [
   'customer_id',

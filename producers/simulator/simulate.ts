@@ -118,6 +118,10 @@ const phoneFormats = [
   (d: string) => `+${d}`,
 ]
 
+export function emptyTotals(): SimulationTotals {
+  return { generic_card_users: [], events: 0, conversions: 0, revenue_minor: 0, conversions_by_channel: {} }
+}
+
 /**
  * Simulates an omnichannel retailer: each customer's identities, organic purchases from a BG/NBD process with
  * Gamma-Gamma spend, marketing touches that cause extra (incremental) purchases, browsing, fulfilment by courier or
@@ -127,13 +131,7 @@ const phoneFormats = [
 export function simulate(options: SimulationOptions, sink: SimulationSink): SimulationTotals {
   const start = options.start ?? Date.parse('2026-01-01T00:00:00Z')
   const end = start + options.days * dayMs
-  const totals: SimulationTotals = {
-    generic_card_users: [],
-    events: 0,
-    conversions: 0,
-    revenue_minor: 0,
-    conversions_by_channel: {},
-  }
+  const totals = emptyTotals()
   const hashCache = new Map<string, string | null>()
   const hashed = (kind: 'email' | 'phone', raw: string): string | null => {
     const key = `${kind}:${raw}`

@@ -7,7 +7,7 @@ import type { SchemaCatalog } from '../../schemas/schema-catalog.ts'
 import { Worker } from 'node:worker_threads'
 import { createIdentifierHasher } from '../identifier-hashing.ts'
 import { marketingChannels, retailModel } from './retail-model.ts'
-import { emitTrailers, simulate, type SimulationTotals } from './simulate.ts'
+import { emitTrailers, emptyTotals, simulate, type SimulationTotals } from './simulate.ts'
 
 export interface SimulateToFilesOptions {
   readonly customers: number
@@ -263,13 +263,7 @@ export async function simulateToFiles(
     (options.workers ?? 2) > 1
       ? await Promise.all(tasks.map(runShardInWorker))
       : tasks.map((task) => runShard(task, options.catalog))
-  const totals: SimulationTotals = {
-    generic_card_users: [],
-    events: 0,
-    conversions: 0,
-    revenue_minor: 0,
-    conversions_by_channel: {},
-  }
+  const totals = emptyTotals()
   for (const part of shardTotals) {
     totals.generic_card_users.push(...part.generic_card_users)
     totals.events += part.events
