@@ -1,6 +1,7 @@
+import fs from 'node:fs'
 import path from 'node:path'
 import { SingleBar, Presets } from 'cli-progress'
-import { formatOf, runImport, type ImportKind } from '../producers/batch-import.ts'
+import { ImportError, formatOf, rejectsFileOf, runImport, type ImportKind } from '../producers/batch-import.ts'
 import { createIdentifierHasher, resolveHashSecret } from '../producers/identifier-hashing.ts'
 import type { Config } from '../runtime/config.ts'
 import type { Logger } from '../runtime/logger.ts'
@@ -13,14 +14,24 @@ export interface ImportCommandOptions {
   readonly quiet?: boolean
 }
 
-/** `omnistitch import receipts|costs FILE`: send a file to Kafka with a progress bar, rejects file and resume point. */
+/**
+ * `omnistitch import receipts|costs FILE`: send a file to Kafka with a progress bar, rejects file and resume point.
+ * Prints one JSON summary line on stdout; what the user should know (checkpoint used, rejects) goes to stderr.
+ */
 export async function importCommand(
   { config, logger }: { config: Config; logger: Logger },
   kind: ImportKind,
   file: string,
   options: ImportCommandOptions,
 ): Promise<void> {
-  const format = formatOf(file, options.format)
+  let format
+  try {
+    format = formatOf(file, options.format)
+    if (!fs.statSync(file).isFile()) throw new ImportError(`cannot read ${file}: not a file`)
+  } catch (error) {
+    fail(error instanceof ImportError ? error.message : `cannot read ${file}: ${(error as Error).message}`)
+    return
+  }
   const { producer, registry } = await connectPipelineProducer(config, logger)
   const bar =
     options.quiet === true || !process.stderr.isTTY
@@ -32,8 +43,19 @@ export async function importCommand(
           },
           Presets.shades_classic,
         )
+  let barRunning = false
+  // Lines written while the bar is drawn would tear it: they wait until it is gone.
+  const pending: string[] = []
+  const notice = (message: string) => {
+    if (barRunning) pending.push(message)
+    else process.stderr.write(`${message}\n`)
+  }
+  const stopBar = () => {
+    if (barRunning) bar?.stop()
+    barRunning = false
+    for (const message of pending.splice(0)) process.stderr.write(`${message}\n`)
+  }
   try {
-    let started = false
     const summary = await runImport({
       file,
       kind,
@@ -44,26 +66,30 @@ export async function importCommand(
       registry,
       hasher: createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir)),
       source: `import:${path.basename(file)}`,
+      onNotice: notice,
       onProgress: (read, total) => {
-        if (!started) bar?.start(total, 0)
-        started = true
-        bar?.update(read)
+        if (bar === undefined) return
+        if (!barRunning) bar.start(total, 0)
+        barRunning = true
+        bar.update(read)
       },
     })
-    bar?.stop()
-    if (summary.skipped_by_checkpoint > 0) {
-      process.stderr.write(
-        `skipped ${summary.skipped_by_checkpoint} ${kind === 'receipts' ? 'receipts' : 'rows'} sent by an earlier run (checkpoint ${file}.import-state.json; --restart ignores it)\n`,
-      )
-    }
+    stopBar()
     if (summary.rejected > 0) {
-      process.stderr.write(
-        `${summary.rejected} rejected, with reasons, in ${options.rejects ?? `${file}.rejects.ndjson`}\n`,
-      )
+      notice(`${summary.rejected} rejected, with reasons, in ${rejectsFileOf(file, options.rejects)}`)
     }
     process.stdout.write(`${JSON.stringify(summary)}\n`)
+  } catch (error) {
+    stopBar()
+    if (!(error instanceof ImportError)) throw error
+    fail(error.message)
   } finally {
-    bar?.stop()
+    stopBar()
     await producer.disconnect()
   }
+}
+
+function fail(message: string): void {
+  process.stderr.write(`omnistitch: ${message}\n`)
+  process.exitCode = 1
 }
