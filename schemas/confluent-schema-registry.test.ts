@@ -126,6 +126,20 @@ describe('the Confluent-compatible Schema Registry client', () => {
     expect((error as Error).message).toBe(`schema id 999 is not known to the Schema Registry at ${registry.url}`)
   })
 
+  it('does not call an id unknown when the URL is not the registry base (a 404 without error code 40403)', async () => {
+    const client = createConfluentSchemaRegistry({ url: `${registry.url}/not-the-registry/`, catalog, retries: 0 })
+    const error = await client.readerFor(101).catch((caught: unknown) => caught)
+    expect(hasErrorCode(error, 'OMNI_ERR_SCHEMA_REGISTRY_UNAVAILABLE')).toBe(true)
+    expect((error as Error).message).toMatch(/HTTP 404: .*is the URL the registry's base URL\?/)
+  })
+
+  it('registers schemas with their field defaults, so the registry can judge compatibility', async () => {
+    const client = createConfluentSchemaRegistry({ url: registry.url, catalog })
+    const { id } = await client.writerFor('digital')
+    const stored = (await (await fetch(`${registry.url}/schemas/ids/${id}`)).json()) as { schema: string }
+    expect(stored.schema).toContain('"default"')
+  })
+
   it('gives a clear, retriable error when the registry cannot be reached', async () => {
     const client = createConfluentSchemaRegistry({ url: 'http://127.0.0.1:9', catalog, retries: 0 })
     const error = await client.writerFor('order').catch((caught: unknown) => caught)
