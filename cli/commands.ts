@@ -1,6 +1,10 @@
 import fs from 'node:fs'
+import Fastify from 'fastify'
 import readline from 'node:readline'
+import { createIdentityScheduler } from '../consumers/identity-scheduler.ts'
+import { identityRulesFrom, writeJourneySettings } from '../consumers/identity-resolver.ts'
 import { createTouchpointLoader } from '../consumers/touchpoint-loader.ts'
+import { createPipelineMetrics, type PipelineMetrics } from '../runtime/metrics.ts'
 import {
   brokerStateFile,
   ensureKafkaInstalled,
@@ -15,8 +19,8 @@ import { intakeEvent } from '../producers/event-intake.ts'
 import { createIdentifierHasher, resolveHashSecret, resolveWriteKeys } from '../producers/identifier-hashing.ts'
 import type { CapturedEvent } from '../schemas/capture-events.ts'
 import { buildApiServer } from '../queries/api-server.ts'
-import { migrate } from '../runtime/clickhouse-migrations.ts'
-import { openStore } from '../runtime/clickhouse-store.ts'
+import { applyRetention, migrate } from '../runtime/clickhouse-migrations.ts'
+import { openStore, type Store } from '../runtime/clickhouse-store.ts'
 import type { Config } from '../runtime/config.ts'
 import { createKafkaClient } from '../runtime/kafka-client.ts'
 import type { Logger } from '../runtime/logger.ts'
@@ -42,18 +46,35 @@ function storeOptions(config: Config) {
     user: config.clickhouseUser,
     password: config.clickhousePassword,
     database: config.clickhouseDatabase,
+    cluster: config.clickhouseCluster,
     dataDir: config.dataDir,
   }
 }
 
-/** `omnistitch start`: the whole pipeline in one process, plus demo traffic. */
-export async function startCommand({ config, logger }: Context, options: { demo: boolean }): Promise<void> {
-  const { brokers, localKafka } = await resolveBrokers(config, logger, { startLocal: true })
-  const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
-  await ensurePipelineTopics(kafka, config)
+/** Opens the store and brings it up to date: migrations, retention, journey settings. */
+export async function openMigratedStore(config: Config, logger: Logger): Promise<Store> {
   const store = await openStore(storeOptions(config))
   await migrate(store, { logger })
-  const registry = createSchemaRegistry(config)
+  await applyRetention(store, config.retentionDays)
+  await writeJourneySettings(store, config)
+  return store
+}
+
+/** The loader and the identity scheduler it feeds: what `start` and `consume` run. */
+function createConsumer(
+  { config, logger }: Context,
+  kafka: ReturnType<typeof createKafkaClient>,
+  store: Store,
+  registry: ReturnType<typeof createSchemaRegistry>,
+  metrics: PipelineMetrics,
+) {
+  const identities = createIdentityScheduler({
+    store,
+    rules: identityRulesFrom(config),
+    logger,
+    intervalSeconds: config.identityIntervalSeconds,
+    metrics,
+  })
   const loader = createTouchpointLoader({
     kafka,
     topic: config.touchpointTopic,
@@ -63,10 +84,31 @@ export async function startCommand({ config, logger }: Context, options: { demo:
     registry,
     store,
     logger,
+    metrics,
+    onBatchLoaded: (loaded) => identities.notify(loaded),
   })
-  await loader.start()
+  return {
+    loader,
+    identities,
+    async stop() {
+      await loader.stop()
+      await identities.stop()
+    },
+  }
+}
+
+/** `omnistitch start`: the whole pipeline in one process, plus demo traffic. */
+export async function startCommand({ config, logger }: Context, options: { demo: boolean }): Promise<void> {
+  const { brokers, localKafka } = await resolveBrokers(config, logger, { startLocal: true })
+  const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
+  await ensurePipelineTopics(kafka, config)
+  const store = await openMigratedStore(config, logger)
+  const registry = createSchemaRegistry(config)
+  const metrics = createPipelineMetrics()
+  const consumer = createConsumer({ config, logger }, kafka, store, registry, metrics)
+  await consumer.loader.start()
   const kafkaCheck = createKafkaCheck(kafka)
-  const api = buildApiServer({ store, logger, checkKafka: kafkaCheck.check })
+  const api = buildApiServer({ store, logger, checkKafka: kafkaCheck.check, metrics: metrics.registry })
   const address = await api.listen({ host: config.apiHost, port: config.apiPort })
 
   const producer = createPipelineProducer(kafka, config, registry, logger)
@@ -101,6 +143,7 @@ export async function startCommand({ config, logger }: Context, options: { demo:
     'Omnistitch is running.',
     `  API             ${address}`,
     `  Channel stats   ${address}/v1/stats/channels`,
+    `  Metrics         ${address}/metrics (Prometheus)`,
     `  Readiness       ${address}/readyz`,
     `  Collector       ${collectorAddress}/v1/collect (API docs: ${collectorAddress}/docs)`,
     `  Write key       ${config.writeKeys === undefined ? `${Object.keys(writeKeys)[0] ?? ''} (source "default", kept in the data directory)` : 'from OMNISTITCH_WRITE_KEYS'}`,
@@ -117,33 +160,35 @@ export async function startCommand({ config, logger }: Context, options: { demo:
     await collector.close()
     await producer.disconnect()
     await api.close()
-    await loader.stop()
+    await consumer.stop()
     await kafkaCheck.close().catch(() => undefined)
     await store.close()
     await localKafka?.stop()
   })
 }
 
-/** `omnistitch consume`: the ClickHouse loader alone. */
+/**
+ * `omnistitch consume`: the consumer alone (loader, identity resolver, journeys), with Prometheus metrics on
+ * OMNISTITCH_METRICS_PORT. SIGTERM or SIGINT finishes the batch in hand, commits it and leaves the group.
+ */
 export async function consumeCommand({ config, logger }: Context): Promise<void> {
   const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
   const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
   await ensurePipelineTopics(kafka, config)
-  const store = await openStore(storeOptions(config))
-  await migrate(store, { logger })
-  const loader = createTouchpointLoader({
-    kafka,
-    topic: config.touchpointTopic,
-    adCostTopic: config.adCostTopic,
-    deadLetterTopic: config.deadLetterTopic,
-    groupId: config.consumerGroup,
-    registry: createSchemaRegistry(config),
-    store,
-    logger,
-  })
-  await loader.start()
+  const store = await openMigratedStore(config, logger)
+  const metrics = createPipelineMetrics()
+  const consumer = createConsumer({ config, logger }, kafka, store, createSchemaRegistry(config), metrics)
+  await consumer.loader.start()
+  const metricsServer = Fastify({ loggerInstance: logger.child({ component: 'metrics' }) })
+  metricsServer.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  )
+  metricsServer.get('/healthz', async () => ({ status: 'ok' }))
+  const address = await metricsServer.listen({ host: config.apiHost, port: config.metricsPort })
+  process.stdout.write(`Consuming ${config.touchpointTopic} and ${config.adCostTopic}; metrics at ${address}/metrics\n`)
   onShutdownSignal(logger, async () => {
-    await loader.stop()
+    await metricsServer.close()
+    await consumer.stop()
     await store.close()
   })
 }
@@ -152,8 +197,7 @@ export async function consumeCommand({ config, logger }: Context): Promise<void>
 export async function serveCommand({ config, logger }: Context): Promise<void> {
   const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
   const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
-  const store = await openStore(storeOptions(config))
-  await migrate(store, { logger })
+  const store = await openMigratedStore(config, logger)
   const kafkaCheck = createKafkaCheck(kafka)
   const api = buildApiServer({ store, logger, checkKafka: kafkaCheck.check })
   const address = await api.listen({ host: config.apiHost, port: config.apiPort })

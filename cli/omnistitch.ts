@@ -1,3 +1,4 @@
+import { identityResolveCommand, identityShowCommand, identitySplitCommand } from './identity-commands.ts'
 import { Command, InvalidArgumentError } from 'commander'
 import { loadConfig, type Config } from '../runtime/config.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
@@ -116,6 +117,34 @@ program
   .option('--rate <n>', 'without --out: events per second sent to Kafka', wholeNumber, 2000)
   .addHelpText('after', configHelp)
   .action(async (options: SimulateCommandOptions) => simulateCommand(context(), options))
+
+const identityCommand = program
+  .command('identity')
+  .description(
+    'Inspect and correct identity resolution (embedded mode: stop `start`/`consume` first, one process owns the store).',
+  )
+identityCommand
+  .command('resolve')
+  .description('Resolve identities now and refresh orders, journeys and persons.')
+  .action(async () => identityResolveCommand(context()))
+identityCommand
+  .command('show <identifier>')
+  .description('The person of an identifier (kind:value), its identifiers and the audit trail of its merges.')
+  .action(async (identifier: string) => identityShowCommand(context(), identifier))
+identityCommand
+  .command('split <identifier>')
+  .description('Take an identifier (kind:value) out of merging and recompute: undoes the merges it made.')
+  .option('--reason <text>', 'why, for the audit trail', 'split by an operator')
+  .action(async (identifier: string, options: { reason: string }) =>
+    identitySplitCommand(context(), identifier, { reason: options.reason, undo: false }),
+  )
+identityCommand
+  .command('unsplit <identifier>')
+  .description('Let a split identifier merge again and recompute.')
+  .option('--reason <text>', 'why, for the audit trail', 'unsplit by an operator')
+  .action(async (identifier: string, options: { reason: string }) =>
+    identitySplitCommand(context(), identifier, { reason: options.reason, undo: true }),
+  )
 
 const schemasCommand = program
   .command('schemas')

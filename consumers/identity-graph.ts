@@ -22,12 +22,15 @@ export interface IdentityRules {
    * with before it is quarantined: kept, but never used to merge.
    */
   readonly maxPeople: Readonly<Partial<Record<IdentifierKind, number>>>
+  /** Identifier kinds from most to least stable: a person is named after its most stable identifier. */
+  readonly priority: readonly IdentifierKind[]
 }
 
 export const defaultIdentityRules: IdentityRules = {
   junkValues: ['', '0', 'null', 'undefined', 'anonymous', 'none', 'n/a', '-', 'unknown', 'test'],
   junkCardPattern: /^\d*?0{6,}$/,
   maxPeople: { loyalty_card: 1, device_id: 1, anonymous_id: 1 },
+  priority: identifierPriority,
 }
 
 /** Kinds that anchor a person in the first pass: personal enough that two people rarely share one. */
@@ -42,6 +45,10 @@ export interface IdentityResolution {
   readonly conflicts: readonly { event_id: string; customer_ids: string[] }[]
   /** Audit: which event first linked each identifier into its person. */
   readonly linkedBy: ReadonlyMap<string, string>
+  /** Identifiers that never merge: the quarantined and the split. */
+  readonly blocked: ReadonlySet<string>
+  /** How many anchor people (customer ids, e-mails, phones) each limited identifier was seen with. */
+  readonly peopleSeen: ReadonlyMap<string, number>
 }
 
 class UnionFind {
@@ -84,7 +91,7 @@ class UnionFind {
 export function usableIdentifiers(identifiers: Identifiers, rules: IdentityRules = defaultIdentityRules): string[] {
   const junk = new Set(rules.junkValues.map((value) => value.toLowerCase()))
   const keys: string[] = []
-  for (const kind of identifierPriority) {
+  for (const kind of rules.priority) {
     const value = identifiers[kind]
     if (value === null || junk.has(value.trim().toLowerCase())) continue
     if (kind === 'loyalty_card' && rules.junkCardPattern.test(value)) continue
@@ -108,6 +115,7 @@ const kindOf = (key: string) => key.slice(0, key.indexOf(':')) as IdentifierKind
 export function resolveIdentities(
   edges: readonly IdentityEdge[],
   rules: IdentityRules = defaultIdentityRules,
+  split: ReadonlySet<string> = new Set(),
 ): IdentityResolution {
   const ordered = [...edges].sort((a, b) => a.event_time - b.event_time || a.event_id.localeCompare(b.event_id))
   const keysOf = ordered.map((edge) => usableIdentifiers(edge.identifiers, rules))
@@ -139,7 +147,7 @@ export function resolveIdentities(
   for (const [key, seen] of peopleSeen) {
     if (seen.size > (rules.maxPeople[kindOf(key)] ?? Infinity)) quarantined.push({ identifier: key, people: seen.size })
   }
-  const blocked = new Set(quarantined.map((entry) => entry.identifier))
+  const blocked = new Set([...quarantined.map((entry) => entry.identifier), ...split])
 
   const people = new UnionFind()
   const conflicts: { event_id: string; customer_ids: string[] }[] = []
@@ -173,11 +181,26 @@ export function resolveIdentities(
     members.set(root, list)
   }
   const personOf = new Map<string, string>()
-  const rank = (key: string) => identifierPriority.indexOf(kindOf(key))
+  const rank = (key: string) => rules.priority.indexOf(kindOf(key))
   for (const list of members.values()) {
     const best = [...list].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))[0] ?? ''
     const id = `pers_${crypto.createHash('sha256').update(best).digest('hex').slice(0, 16)}`
     for (const key of list) personOf.set(key, id)
   }
-  return { personOf, quarantined, conflicts, linkedBy }
+  const counts = new Map([...peopleSeen].map(([key, seen]) => [key, seen.size]))
+  return { personOf, quarantined, conflicts, linkedBy, blocked, peopleSeen: counts }
+}
+
+/**
+ * The person of an event with these identifiers: that of its most stable identifier that merges, or, when all of
+ * them are quarantined or split, of its most stable one. Undefined for an event without usable identifiers.
+ */
+export function personOfIdentifiers(
+  identifiers: Identifiers,
+  resolution: IdentityResolution,
+  rules: IdentityRules = defaultIdentityRules,
+): string | undefined {
+  const keys = usableIdentifiers(identifiers, rules)
+  const key = keys.find((candidate) => !resolution.blocked.has(candidate)) ?? keys[0]
+  return key === undefined ? undefined : resolution.personOf.get(key)
 }

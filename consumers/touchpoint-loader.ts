@@ -1,10 +1,43 @@
+import type avro from 'avsc'
 import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type Producer } from 'kafkajs'
 import { OmnistitchError, describeError } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
-import type { Store } from '../runtime/clickhouse-store.ts'
-import { findSchemaErrors } from '../schemas/capture-events.ts'
+import type { PipelineMetrics } from '../runtime/metrics.ts'
+import { insertRows, type Store } from '../runtime/clickhouse-store.ts'
+import { findSchemaErrors, type CapturedEvent } from '../schemas/capture-events.ts'
 import { decodeEvent, type SchemaRegistry } from '../schemas/schema-registry.ts'
-import { toAdCostRow, toTouchpointRow, type AdCostRow, type TouchpointRow } from './touchpoint-row.ts'
+import {
+  deadLetter,
+  defaultRetryPolicy,
+  drop,
+  ok,
+  retrying,
+  withRetry,
+  type RetryPolicy,
+  type Step,
+  type StepOutcome,
+} from './pipeline-steps.ts'
+import {
+  adCostColumns,
+  toAdCostRow,
+  toTouchpointRow,
+  touchpointColumns,
+  type AdCostRow,
+  type TouchpointRow,
+} from './touchpoint-row.ts'
+
+const ledgerColumns = [
+  'consumer_group',
+  'topic',
+  'partition',
+  'first_offset',
+  'last_offset',
+  'received',
+  'dead_lettered',
+  'dropped',
+  'loaded',
+  'recorded_at',
+] as const
 
 export interface TouchpointLoaderOptions {
   readonly kafka: Kafka
@@ -17,13 +50,22 @@ export interface TouchpointLoaderOptions {
   readonly registry: SchemaRegistry
   readonly store: Store
   readonly logger: Logger
+  readonly metrics?: PipelineMetrics | undefined
+  /** Retries of one step (decode's registry lookups, load's inserts) before the batch is given up and re-read. */
+  readonly retry?: RetryPolicy
+  /** How long a partition is paused when the store did not take a batch after the retries (default 5 s). */
+  readonly pauseMs?: number
+  /** Called after each batch is committed (the consumer uses it to know when to re-resolve identities). */
+  readonly onBatchLoaded?: (loaded: number) => void
 }
 
 /** Counters of what a loader has done since it started. */
 export interface LoaderStats {
   batches: number
+  received: number
   rowsInserted: number
   deadLettered: number
+  dropped: number
 }
 
 export interface TouchpointLoader {
@@ -36,102 +78,240 @@ export interface TouchpointLoader {
   readonly stats: Readonly<LoaderStats>
 }
 
-type Outcome =
-  | { kind: 'touchpoint'; row: TouchpointRow }
-  | { kind: 'ad-cost'; row: AdCostRow }
-  | { kind: 'dead'; code: string; reason: string; schemaId?: number }
+interface Decoded {
+  readonly schemaId: number
+  readonly event: CapturedEvent
+  readonly type: avro.Type
+}
+
+type Row = { table: 'touchpoints'; row: TouchpointRow } | { table: 'ad_costs'; row: AdCostRow }
+
+interface Origin {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: string
+}
+
+const dayMs = 86_400_000
+/** Before this, an event time is a default or a unit mistake, not a touchpoint: 2000-01-01. */
+const earliestEventTime = Date.UTC(2000, 0, 1)
+
+/** Money fields that can never be negative (a return is its own event type with a positive amount). */
+const moneyFields = ['amount_minor', 'total_minor', 'value_minor', 'spend_minor', 'discount_minor'] as const
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Logical-type values decoding does not check: the event id must be a UUID. Others go to the full schema check. */
+function logicalTypeErrors(decoded: Decoded): string[] {
+  if (decoded.event.family === 'ad-cost') return []
+  if (uuidPattern.test(decoded.event.value.event_id)) return []
+  const problems = findSchemaErrors(decoded.type, decoded.event.value)
+  return problems.length > 0
+    ? problems
+    : [`event_id: expected a UUID string (got ${JSON.stringify(decoded.event.value.event_id).slice(0, 60)})`]
+}
+
+/** Why an event that matches its schema cannot be true, or undefined when it can. */
+export function implausibility(event: CapturedEvent): string | undefined {
+  const value = event.value as unknown as Record<string, unknown>
+  if (event.family !== 'ad-cost') {
+    const time = event.value.event_time
+    const received = event.value.received_at
+    if (time < earliestEventTime)
+      return `event_time: expected 2000-01-01 or later (got ${new Date(time).toISOString()})`
+    if (time > received + dayMs) {
+      return `event_time: expected no later than a day after received_at (event_time ${new Date(time).toISOString()}, received_at ${new Date(received).toISOString()})`
+    }
+  }
+  for (const field of moneyFields) {
+    const amount = value[field]
+    if (typeof amount === 'number' && amount < 0) return `${field}: expected zero or more (got ${amount})`
+  }
+  return undefined
+}
 
 /**
- * Reads touchpoints from Kafka and loads them into ClickHouse, one Kafka batch at a time:
- * decode and validate every record, write the ones that cannot be read to the dead-letter topic with the reason,
- * insert the rest in one insert, and only then commit the batch's offsets. A crash anywhere before the commit means
- * the batch is delivered again; the insert's deduplication token and the ReplacingMergeTree keep that repeat out of
- * every result (see schemas/clickhouse/0001_touchpoints.sql).
+ * The record steps of the consumer pipeline, each a named step returning its outcome as a value:
+ * decode (Confluent framing, the writer's schema from the registry, cached, read into the newest shape) →
+ * validate (the schema's own rules, then plausibility) → normalise (the ClickHouse row, with order and identity
+ * columns). Identity resolution and journey stitching run after loading, over what is stored (identity-resolver.ts).
+ */
+export function recordSteps(registry: SchemaRegistry): {
+  decode: Step<Buffer | null, Decoded>
+  validate: Step<Decoded, Decoded>
+  normalise: Step<{ decoded: Decoded; origin: Origin }, Row>
+} {
+  return {
+    decode: {
+      name: 'decode',
+      async run(value) {
+        if (value === null) return drop('tombstone (a record without a value)')
+        try {
+          return ok(await decodeEvent(registry, value))
+        } catch (error) {
+          // A record that cannot be read now will never be readable; a registry that cannot be reached may be soon.
+          if (error instanceof OmnistitchError && !error.retriable) return deadLetter(error.code, error.message)
+          throw error
+        }
+      },
+    },
+    validate: {
+      name: 'validate',
+      run(decoded) {
+        // A value read from Avro bytes has its schema's types by construction; what decoding does not check is the
+        // format of logical types (a uuid is a string on the wire), which ClickHouse would refuse for the whole batch.
+        const problems = logicalTypeErrors(decoded)
+        if (problems.length > 0) {
+          return deadLetter(
+            'OMNI_ERR_SCHEMA_INVALID_EVENT',
+            `Invalid ${decoded.event.family} event: ${problems.join('; ')}`,
+            decoded.schemaId,
+          )
+        }
+        const impossible = implausibility(decoded.event)
+        if (impossible !== undefined) {
+          return deadLetter(
+            'OMNI_ERR_EVENT_IMPOSSIBLE',
+            `Impossible ${decoded.event.family} event: ${impossible}`,
+            decoded.schemaId,
+          )
+        }
+        return ok(decoded)
+      },
+    },
+    normalise: {
+      name: 'normalise',
+      run({ decoded, origin }) {
+        const source = { ...origin, schemaId: decoded.schemaId }
+        return ok(
+          decoded.event.family === 'ad-cost'
+            ? { table: 'ad_costs', row: toAdCostRow(decoded.event.value, source) }
+            : { table: 'touchpoints', row: toTouchpointRow(decoded.event, source) },
+        )
+      },
+    },
+  }
+}
+
+/**
+ * Reads touchpoints and ad costs from Kafka and loads them into ClickHouse, one Kafka batch at a time. Every record
+ * goes through the record steps; a record a step refuses goes to the dead-letter topic with its original key, value
+ * and headers plus the reason. Then the batch's rows are inserted (the load step), the batch is entered in the stage
+ * ledger, and only then are its offsets committed. A crash anywhere before the commit means the batch is delivered
+ * again; the insert's deduplication token and the ReplacingMergeTree keep that repeat out of every result
+ * (docs/ARCHITECTURE.md, "No loss, no duplicates").
  */
 export function createTouchpointLoader(options: TouchpointLoaderOptions): TouchpointLoader {
   const logger = options.logger.child({ component: 'touchpoint-loader', group: options.groupId })
-  const consumer: Consumer = options.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false })
+  const consumer: Consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    allowAutoTopicCreation: false,
+    // Larger fetches mean fewer, larger inserts, which is what ClickHouse wants.
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
+  })
   const deadLetters: Producer = options.kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
   })
-  const stats: LoaderStats = { batches: 0, rowsInserted: 0, deadLettered: 0 }
+  const metrics = options.metrics
+  const policy: RetryPolicy = {
+    ...(options.retry ?? defaultRetryPolicy),
+    onRetry: (step, attempt, error) => {
+      metrics?.retries.inc({ step })
+      logger.warn({ step, attempt, err: describeError(error) }, 'step failed; retrying')
+    },
+  }
+  const steps = recordSteps(options.registry)
+  const decode = retrying(steps.decode, policy)
+  const stats: LoaderStats = { batches: 0, received: 0, rowsInserted: 0, deadLettered: 0, dropped: 0 }
 
-  async function insert(table: string, values: readonly object[], token: string): Promise<void> {
+  async function insert<Row extends object>(
+    table: string,
+    columns: readonly (keyof Row & string)[],
+    values: readonly Row[],
+    token: string,
+  ): Promise<void> {
     if (values.length === 0) return
-    await options.store.client.insert({
-      table,
-      values: [...values],
-      format: 'JSONEachRow',
-      // The same batch inserted again after a crash is dropped by ClickHouse (see 0001_touchpoints.sql).
-      clickhouse_settings: { insert_deduplication_token: token },
-    })
+    const stop = metrics?.insertSeconds.startTimer({ table })
+    await withRetry(
+      'load',
+      async () => {
+        try {
+          // The same batch inserted again after a crash is dropped by ClickHouse (see 0001_touchpoints.sql).
+          await insertRows(options.store, table, columns, values, { insert_deduplication_token: token })
+        } catch (error) {
+          throw new OmnistitchError(
+            'OMNI_ERR_STORE_UNAVAILABLE',
+            `insert of ${values.length} rows into ${table} failed: ${describeError(error)}`,
+            { cause: error },
+          )
+        }
+      },
+      policy,
+    )
+    stop?.()
+    metrics?.insertedRows.inc({ table }, values.length)
   }
 
-  async function readRecord(
-    value: Buffer | null,
-    origin: { topic: string; partition: number; offset: string },
-  ): Promise<Outcome> {
-    let decoded: Awaited<ReturnType<typeof decodeEvent>>
-    try {
-      decoded = await decodeEvent(options.registry, value)
-    } catch (error) {
-      if (error instanceof OmnistitchError && !error.retriable) {
-        return { kind: 'dead', code: error.code, reason: error.message }
-      }
-      throw error
+  function deadLetterRecord(
+    message: EachBatchPayload['batch']['messages'][number],
+    origin: Origin,
+    step: string,
+    outcome: Extract<StepOutcome<unknown>, { kind: 'dead-letter' }>,
+  ): { key: Buffer | null; value: Buffer | null; headers: IHeaders } {
+    metrics?.deadLetters.inc({ code: outcome.code, step })
+    return {
+      key: message.key,
+      value: message.value,
+      headers: {
+        ...message.headers,
+        'omnistitch.reason': outcome.reason,
+        'omnistitch.error-code': outcome.code,
+        'omnistitch.step': step,
+        'omnistitch.source-topic': origin.topic,
+        'omnistitch.source-partition': String(origin.partition),
+        'omnistitch.source-offset': origin.offset,
+        'omnistitch.schema-id': outcome.schemaId === undefined ? '' : String(outcome.schemaId),
+        'omnistitch.failed-at': new Date().toISOString(),
+      },
     }
-    const problems = findSchemaErrors(decoded.type, decoded.event.value)
-    if (problems.length > 0) {
-      return {
-        kind: 'dead',
-        code: 'OMNI_ERR_SCHEMA_INVALID_EVENT',
-        reason: `Invalid ${decoded.event.family} event: ${problems.join('; ')}`,
-        schemaId: decoded.schemaId,
-      }
-    }
-    const source = { ...origin, schemaId: decoded.schemaId }
-    return decoded.event.family === 'ad-cost'
-      ? { kind: 'ad-cost', row: toAdCostRow(decoded.event.value, source) }
-      : { kind: 'touchpoint', row: toTouchpointRow(decoded.event, source) }
   }
 
   async function handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload
     if (batch.isEmpty() || payload.isStale()) return
-    const rows: TouchpointRow[] = []
+    const stopBatch = metrics?.batchSeconds.startTimer({ topic: batch.topic })
+    const touchpoints: TouchpointRow[] = []
     const costs: AdCostRow[] = []
     const dead: { key: Buffer | null; value: Buffer | null; headers: IHeaders }[] = []
+    let dropped = 0
     for (const message of batch.messages) {
-      const outcome = await readRecord(message.value, {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: message.offset,
-      })
-      if (outcome.kind === 'touchpoint') {
-        rows.push(outcome.row)
+      const origin = { topic: batch.topic, partition: batch.partition, offset: message.offset }
+      const decoded = await decode.run(message.value)
+      if (decoded.kind === 'dead-letter') {
+        dead.push(deadLetterRecord(message, origin, 'decode', decoded))
         continue
       }
-      if (outcome.kind === 'ad-cost') {
-        costs.push(outcome.row)
+      if (decoded.kind === 'drop') {
+        dropped += 1
         continue
       }
-      dead.push({
-        key: message.key,
-        value: message.value,
-        headers: {
-          ...message.headers,
-          'omnistitch.reason': outcome.reason,
-          'omnistitch.error-code': outcome.code,
-          'omnistitch.step': 'decode',
-          'omnistitch.source-topic': batch.topic,
-          'omnistitch.source-partition': String(batch.partition),
-          'omnistitch.source-offset': message.offset,
-          'omnistitch.schema-id': outcome.schemaId === undefined ? '' : String(outcome.schemaId),
-          'omnistitch.failed-at': new Date().toISOString(),
-        },
-      })
+      const valid = steps.validate.run(decoded.value) as StepOutcome<Decoded>
+      if (valid.kind !== 'ok') {
+        if (valid.kind === 'dead-letter') dead.push(deadLetterRecord(message, origin, 'validate', valid))
+        else dropped += 1
+        continue
+      }
+      const row = steps.normalise.run({ decoded: valid.value, origin }) as StepOutcome<Row>
+      if (row.kind !== 'ok') {
+        if (row.kind === 'dead-letter') dead.push(deadLetterRecord(message, origin, 'normalise', row))
+        else dropped += 1
+        continue
+      }
+      if (row.value.table === 'touchpoints') touchpoints.push(row.value.row)
+      else costs.push(row.value.row)
     }
     // Dead letters first: if writing them fails, nothing is committed and the whole batch comes back.
     if (dead.length > 0) {
@@ -139,15 +319,59 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
       logger.warn({ count: dead.length, partition: batch.partition }, 'records sent to the dead-letter topic')
     }
     const token = `${batch.topic}:${batch.partition}:${batch.firstOffset()}-${batch.lastOffset()}`
-    await insert(`${options.store.database}.touchpoints`, rows, token)
-    await insert(`${options.store.database}.ad_costs`, costs, token)
+    try {
+      await insert('touchpoints', touchpointColumns, touchpoints, token)
+      await insert('ad_costs', adCostColumns, costs, token)
+      await insert(
+        'stage_ledger',
+        ledgerColumns,
+        [
+          {
+            consumer_group: options.groupId,
+            topic: batch.topic,
+            partition: batch.partition,
+            first_offset: batch.firstOffset(),
+            last_offset: batch.lastOffset(),
+            received: batch.messages.length,
+            dead_lettered: dead.length,
+            dropped,
+            loaded: touchpoints.length + costs.length,
+            recorded_at: new Date().toISOString().replace('T', ' ').replace('Z', ''),
+          },
+        ],
+        token,
+      )
+    } catch (error) {
+      // Back-pressure: the store did not take the batch after the retries. Pause this partition instead of spinning;
+      // the batch is read again from its first offset when it resumes.
+      if (error instanceof OmnistitchError && error.retriable) {
+        const pauseMs = options.pauseMs ?? 5_000
+        const resume = payload.pause()
+        metrics?.pauses.inc({ topic: batch.topic })
+        logger.warn({ partition: batch.partition, pauseMs }, 'the store did not take the batch; partition paused')
+        setTimeout(resume, pauseMs).unref()
+      }
+      throw error
+    }
     const next = (BigInt(batch.lastOffset()) + 1n).toString()
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
     payload.resolveOffset(batch.lastOffset())
+    const loaded = touchpoints.length + costs.length
     stats.batches += 1
-    stats.rowsInserted += rows.length + costs.length
+    stats.received += batch.messages.length
+    stats.rowsInserted += loaded
     stats.deadLettered += dead.length
-    logger.debug({ partition: batch.partition, rows: rows.length, dead: dead.length, next }, 'batch loaded')
+    stats.dropped += dropped
+    if (metrics) {
+      metrics.records.inc({ topic: batch.topic, outcome: 'received' }, batch.messages.length)
+      metrics.records.inc({ topic: batch.topic, outcome: 'loaded' }, loaded)
+      metrics.records.inc({ topic: batch.topic, outcome: 'dead_lettered' }, dead.length)
+      metrics.records.inc({ topic: batch.topic, outcome: 'dropped' }, dropped)
+      metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()))
+      stopBatch?.()
+    }
+    logger.debug({ partition: batch.partition, loaded, dead: dead.length, next }, 'batch loaded')
+    options.onBatchLoaded?.(loaded)
     await payload.heartbeat()
   }
 
@@ -165,13 +389,15 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
+        // One batch per partition at a time; two partitions at once let one decode while the other inserts.
+        partitionsConsumedConcurrently: 2,
         eachBatch: async (payload) => {
           try {
             await handleBatch(payload)
           } catch (error) {
             logger.error(
               { err: describeError(error), partition: payload.batch.partition },
-              'batch failed; it will be retried',
+              'batch failed; it will be read again',
             )
             throw error
           }

@@ -32,6 +32,9 @@ export interface TouchpointRow {
   phone_hash: string
   loyalty_card: string
   order_id: string
+  order_key: string
+  placed_channel: string
+  fulfilled_channel: string
   utm_source: string
   utm_medium: string
   utm_campaign: string
@@ -48,6 +51,42 @@ export interface TouchpointRow {
   source_partition: number
   source_offset: string
 }
+
+/** The columns of a touchpoint row, in the order the loader writes them. */
+export const touchpointColumns = [
+  'event_id',
+  'event_time',
+  'received_at',
+  'channel',
+  'event_type',
+  'family',
+  'source',
+  'anonymous_id',
+  'device_id',
+  'customer_id',
+  'email_hash',
+  'phone_hash',
+  'loyalty_card',
+  'order_id',
+  'order_key',
+  'placed_channel',
+  'fulfilled_channel',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_content',
+  'utm_term',
+  'person_key',
+  'revenue',
+  'amount',
+  'currency',
+  'consent',
+  'details',
+  'schema_id',
+  'source_topic',
+  'source_partition',
+  'source_offset',
+] as const satisfies readonly (keyof TouchpointRow)[]
 
 /** A row of `ad_costs`. */
 export interface AdCostRow {
@@ -68,6 +107,26 @@ export interface AdCostRow {
   source_partition: number
   source_offset: string
 }
+
+/** The columns of an ad cost row, in the order the loader writes them. */
+export const adCostColumns = [
+  'cost_id',
+  'date',
+  'channel',
+  'source',
+  'medium',
+  'campaign',
+  'campaign_id',
+  'spend',
+  'currency',
+  'impressions',
+  'clicks',
+  'received_at',
+  'schema_id',
+  'source_topic',
+  'source_partition',
+  'source_offset',
+] as const satisfies readonly (keyof AdCostRow)[]
 
 /** Minor units as an exact decimal string: -12345 becomes "-123.45". Never goes through floating point. */
 export function formatMinorUnits(minor: number): string {
@@ -128,6 +187,42 @@ export function moneyOf(event: Exclude<CapturedEvent, { family: 'ad-cost' }>): {
   }
 }
 
+/**
+ * The order an event belongs to and the channels it was placed and fulfilled in. Online orders are named by their
+ * order id; a store receipt by its receipt number (a return names the receipt it returns); a marketplace order by the
+ * marketplace's order number when no order id came with it.
+ */
+export function orderOf(event: Exclude<CapturedEvent, { family: 'ad-cost' }>): {
+  order_key: string
+  placed_channel: string
+  fulfilled_channel: string
+} {
+  const orderId = identifiersOf(event)?.order_id ?? ''
+  switch (event.family) {
+    case 'order':
+      return {
+        order_key: orderId,
+        placed_channel: event.value.placed_channel ?? event.value.channel,
+        fulfilled_channel: event.value.fulfilled_channel ?? '',
+      }
+    case 'receipt': {
+      const receipt = event.value.original_receipt_number ?? event.value.receipt_number
+      return { order_key: orderId || `receipt:${receipt}`, placed_channel: 'store', fulfilled_channel: 'store' }
+    }
+    case 'marketplace':
+      return {
+        order_key: orderId || `marketplace:${event.value.marketplace}:${event.value.marketplace_order_id}`,
+        placed_channel: 'marketplace',
+        fulfilled_channel: '',
+      }
+    case 'pickup':
+    case 'delivery':
+      return { order_key: orderId, placed_channel: '', fulfilled_channel: event.value.channel }
+    default:
+      return { order_key: orderId, placed_channel: '', fulfilled_channel: '' }
+  }
+}
+
 const noUtm: Utm = { source: null, medium: null, campaign: null, content: null, term: null }
 
 export function toTouchpointRow(
@@ -155,6 +250,7 @@ export function toTouchpointRow(
     phone_hash: identifiers.phone_hash ?? '',
     loyalty_card: identifiers.loyalty_card ?? '',
     order_id: identifiers.order_id ?? '',
+    ...orderOf(event),
     utm_source: utm.source ?? '',
     utm_medium: utm.medium ?? '',
     utm_campaign: utm.campaign ?? '',

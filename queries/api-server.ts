@@ -3,6 +3,7 @@ import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { formatDateTime64 } from '../runtime/clickhouse-values.ts'
 import { OmnistitchError, describeError } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
+import type { Registry } from 'prom-client'
 import { loadSql } from './sql-files.ts'
 
 export interface ApiServerOptions {
@@ -10,6 +11,8 @@ export interface ApiServerOptions {
   readonly logger: Logger
   /** Resolves when Kafka answers a metadata request; rejects with the reason otherwise. */
   readonly checkKafka: () => Promise<void>
+  /** Served at `/metrics` in the Prometheus text format when given. */
+  readonly metrics?: Registry | undefined
 }
 
 const channelStatsSql = loadSql('channel-stats')
@@ -71,6 +74,13 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
       status: 'ok',
     }),
   )
+
+  const metrics = options.metrics
+  if (metrics !== undefined) {
+    app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) =>
+      reply.type(metrics.contentType).send(await metrics.metrics()),
+    )
+  }
 
   app.get('/readyz', async (_request, reply) => {
     const [kafka, clickhouse] = await Promise.all([

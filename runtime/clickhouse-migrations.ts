@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { queryRows, type Store } from './clickhouse-store.ts'
 import { OmnistitchError, describeError } from './errors.ts'
 import type { Logger } from './logger.ts'
+import { quoteIdentifier, renderDdl } from './cluster-ddl.ts'
 
 /** Where the versioned `.sql` migrations live: `schemas/clickhouse/NNNN_name.sql`. */
 export const defaultMigrationsDir = fileURLToPath(new URL('../schemas/clickhouse/', import.meta.url))
@@ -75,16 +76,20 @@ export interface MigrationResult {
  * died halfway through a migration completes it on the next run. An applied migration whose file has changed since
  * is an error: write a new migration instead.
  */
-export async function migrate(store: Store, options: { logger: Logger; dir?: string }): Promise<MigrationResult> {
+export async function migrate(
+  store: Store,
+  options: { logger: Logger; dir?: string; cluster?: string | undefined },
+): Promise<MigrationResult> {
   const { client, database } = store
-  const params = { database }
-  await client.command({ query: 'CREATE DATABASE IF NOT EXISTS {database:Identifier}', query_params: params })
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS {database:Identifier}.schema_migrations (
+  const target = { database, cluster: options.cluster ?? store.cluster }
+  const run = async (statement: string) => {
+    for (const sql of renderDdl(statement, target)) await client.command({ query: sql })
+  }
+  const onCluster = target.cluster === undefined ? '' : ` ON CLUSTER ${quoteIdentifier(target.cluster)}`
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}${onCluster}` })
+  await run(`CREATE TABLE IF NOT EXISTS {database:Identifier}.schema_migrations (
       version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
-    ) ENGINE = MergeTree ORDER BY version`,
-    query_params: params,
-  })
+    ) ENGINE = MergeTree ORDER BY version`)
   const recorded = await queryRows<{ version: number; checksum: string }>(
     store,
     'SELECT version, checksum FROM {database:Identifier}.schema_migrations ORDER BY version',
@@ -108,7 +113,7 @@ export async function migrate(store: Store, options: { logger: Logger; dir?: str
     }
     for (const statement of migration.statements) {
       try {
-        await client.command({ query: statement, query_params: params })
+        await run(statement)
       } catch (error) {
         throw new OmnistitchError('OMNI_ERR_MIGRATION_FAILED', `Migration ${label} failed: ${describeError(error)}`, {
           cause: error,
@@ -124,4 +129,26 @@ export async function migrate(store: Store, options: { logger: Logger; dir?: str
     applied.push(migration.version)
   }
   return { applied, alreadyApplied }
+}
+
+/**
+ * Sets how long raw touchpoints are kept: a TTL on event_time, or none for 0. Applied at every start, so changing
+ * OMNISTITCH_RETENTION_DAYS and restarting is enough. ClickHouse drops expired rows in its background merges.
+ */
+export async function applyRetention(store: Store, days: number): Promise<void> {
+  const [table] = await queryRows<{ create_table_query: string }>(
+    store,
+    'SELECT create_table_query FROM system.tables WHERE database = {database:String} AND name = {table:String}',
+    { table: store.cluster === undefined ? 'touchpoints' : 'touchpoints_local' },
+  )
+  const ttl = /\bTTL .*?(?:INTERVAL (\d+) DAY|toIntervalDay\((\d+)\))/.exec(table?.create_table_query ?? '')
+  const current = Number(ttl?.[1] ?? ttl?.[2] ?? 0)
+  if (current === days) return
+  const statement =
+    days === 0
+      ? 'ALTER TABLE {database:Identifier}.touchpoints REMOVE TTL'
+      : `ALTER TABLE {database:Identifier}.touchpoints MODIFY TTL toDateTime(event_time) + INTERVAL ${Math.trunc(days)} DAY`
+  // In a cluster the TTL belongs to the local tables, not the Distributed one over them.
+  const [local] = renderDdl(statement, { database: store.database, cluster: store.cluster })
+  if (local !== undefined) await store.client.command({ query: local })
 }

@@ -177,6 +177,122 @@ export const settings = {
     ...identifier,
     fallback: 'omnistitch',
   }),
+  clickhouseCluster: setting<string | undefined>({
+    env: 'CLICKHOUSE_CLUSTER',
+    defaultText: '(unset: a single server or embedded chDB)',
+    description:
+      'Cluster mode: migrations run ON CLUSTER with Replicated engines and Distributed tables over them (docs/OPERATIONS.md).',
+    ...identifier,
+    accepts: "a cluster name from the servers' remote_servers: letters, digits and underscores",
+    fallback: undefined,
+  }),
+  retentionDays: setting({
+    env: 'OMNISTITCH_RETENTION_DAYS',
+    defaultText: '0',
+    description: 'Days raw touchpoints are kept (a ClickHouse TTL on event_time); 0 keeps them forever.',
+    schema: z.coerce.number().int().min(0).max(36_500),
+    accepts: 'a whole number of days from 0 to 36500',
+    fallback: 0,
+  }),
+  identityPriority: setting({
+    env: 'OMNISTITCH_IDENTITY_PRIORITY',
+    defaultText: 'customer_id,loyalty_card,email_hash,phone_hash,device_id,anonymous_id',
+    description:
+      'Identifier kinds from most to least stable; a person is named after its most stable identifier. Every kind once.',
+    schema: z
+      .string()
+      .transform((raw) => raw.split(',').map((kind) => kind.trim()))
+      .pipe(
+        z
+          .array(z.enum(['customer_id', 'loyalty_card', 'email_hash', 'phone_hash', 'device_id', 'anonymous_id']))
+          .length(6)
+          .refine((kinds) => new Set(kinds).size === 6),
+      ),
+    accepts:
+      'the six kinds customer_id, loyalty_card, email_hash, phone_hash, device_id, anonymous_id, comma-separated',
+    fallback: ['customer_id', 'loyalty_card', 'email_hash', 'phone_hash', 'device_id', 'anonymous_id'],
+  }),
+  identityMaxPeople: setting<Record<string, number>>({
+    env: 'OMNISTITCH_IDENTITY_MAX_PEOPLE',
+    defaultText: 'loyalty_card=1,device_id=1,anonymous_id=1',
+    description:
+      'How many people (customer ids, e-mails, phones) an identifier of a kind may be seen with before it is quarantined: kept, never merged.',
+    schema: z
+      .string()
+      .transform((raw) => raw.split(',').map((pair) => pair.trim().split('=')))
+      .pipe(
+        z
+          .array(
+            z.tuple([
+              z.enum(['loyalty_card', 'email_hash', 'phone_hash', 'device_id', 'anonymous_id']),
+              z
+                .string()
+                .regex(/^\d{1,4}$/)
+                .transform(Number)
+                .pipe(z.number().int().min(1).max(1000)),
+            ]),
+          )
+          .min(1),
+      )
+      .transform((pairs) => Object.fromEntries(pairs)),
+    accepts:
+      'kind=limit pairs such as "loyalty_card=1,device_id=2"; kinds: loyalty_card, email_hash, phone_hash, device_id, anonymous_id',
+    fallback: { loyalty_card: 1, device_id: 1, anonymous_id: 1 },
+  }),
+  identityJunkValues: setting({
+    env: 'OMNISTITCH_IDENTITY_JUNK_VALUES',
+    defaultText: '0,null,undefined,anonymous,none,n/a,-,unknown,test',
+    description:
+      'Values that are never identifiers, of any kind (compared trimmed and case-insensitively); empty values and all-zero cards always are.',
+    schema: z
+      .string()
+      .transform((raw) => raw.split(',').map((value) => value.trim()))
+      .pipe(z.array(z.string().min(1)).min(1)),
+    accepts: 'a comma-separated list of values',
+    fallback: ['0', 'null', 'undefined', 'anonymous', 'none', 'n/a', '-', 'unknown', 'test'],
+  }),
+  identityIntervalSeconds: setting({
+    env: 'OMNISTITCH_IDENTITY_INTERVAL_SECONDS',
+    defaultText: '10',
+    description:
+      'How often the consumer re-resolves identities and refreshes journeys when new events arrived; 0 leaves it to `omnistitch identity resolve`.',
+    schema: z.coerce.number().int().min(0).max(86_400),
+    accepts: 'a whole number of seconds from 0 to 86400',
+    fallback: 10,
+  }),
+  sessionTimeoutMinutes: setting({
+    env: 'OMNISTITCH_SESSION_TIMEOUT_MINUTES',
+    defaultText: '30',
+    description: 'Inactivity that ends a web or app session.',
+    ...positiveInt(1440),
+    fallback: 30,
+  }),
+  journeyLookbackDays: setting({
+    env: 'OMNISTITCH_JOURNEY_LOOKBACK_DAYS',
+    defaultText: '30',
+    description: 'Touches older than this before a conversion are not part of its journey.',
+    ...positiveInt(3650),
+    fallback: 30,
+  }),
+  conversionTypes: setting({
+    env: 'OMNISTITCH_CONVERSION_TYPES',
+    defaultText: 'order_created,pos_receipt',
+    description: 'Event types that end a journey (a conversion).',
+    schema: z
+      .string()
+      .transform((raw) => raw.split(',').map((value) => value.trim()))
+      .pipe(z.array(z.string().regex(/^[a-z0-9_]{1,64}$/)).min(1)),
+    accepts: 'a comma-separated list of event types such as "order_created,pos_receipt,lead_form"',
+    fallback: ['order_created', 'pos_receipt'],
+  }),
+  metricsPort: setting({
+    env: 'OMNISTITCH_METRICS_PORT',
+    defaultText: '9464',
+    description:
+      "Port of `omnistitch consume`'s Prometheus endpoint (`/metrics`); `start` serves `/metrics` on the API.",
+    ...port(),
+    fallback: 9464,
+  }),
   schemaRegistryUrl: setting<string | undefined>({
     env: 'SCHEMA_REGISTRY_URL',
     defaultText: '(unset: the embedded registry)',

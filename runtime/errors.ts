@@ -34,6 +34,16 @@ export const errorCatalogue = {
     retriable: false,
     summary: 'A Kafka record names a schema id this registry does not know.',
   },
+  OMNI_ERR_EVENT_IMPOSSIBLE: {
+    status: 400,
+    retriable: false,
+    summary: 'An event matches its schema but cannot be true (a time in the future, a negative amount).',
+  },
+  OMNI_ERR_STORE_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    summary: 'ClickHouse did not accept an insert or a query.',
+  },
   OMNI_ERR_COLLECT_UNAUTHORIZED: { status: 401, retriable: false, summary: 'The write key is missing or unknown.' },
   OMNI_ERR_COLLECT_BAD_REQUEST: {
     status: 400,
