@@ -160,13 +160,25 @@ describe('a touchpoint travels through Kafka into ClickHouse and out of the API'
         { key: 'not-avro', value: Buffer.from('{"channel":"web"}') },
         { key: 'unknown-schema', value: frame(999, Buffer.from([0])) },
         { key: 'valid', value: frame(writer.id, writer.type.toBuffer(valid)) },
+        // Schema-valid, but it happened three days after it was received: a clock that is wrong, not a touchpoint.
+        {
+          key: 'impossible',
+          value: frame(
+            writer.id,
+            writer.type.toBuffer({
+              ...valid,
+              event_id: '00000000-0000-4000-8000-000000000002',
+              event_time: valid.received_at + 3 * 86_400_000,
+            }),
+          ),
+        },
       ],
     })
     await badProducer.disconnect()
 
     const loader = await runLoaderUntilCaughtUp()
     await loader.stop()
-    expect(loader.stats.deadLettered).toBe(2)
+    expect(loader.stats.deadLettered).toBe(3)
     expect(await countRows()).toBe(eventCount + 1)
 
     const dead: { key: string; value: Buffer | null; headers: Record<string, string> }[] = []
@@ -183,8 +195,8 @@ describe('a touchpoint travels through Kafka into ClickHouse and out of the API'
     })
     await waitFor(
       async () => dead.length,
-      (n) => n >= 2,
-      { what: 'two dead letters' },
+      (n) => n >= 3,
+      { what: 'three dead letters' },
     )
     await reader.disconnect()
 
@@ -200,6 +212,15 @@ describe('a touchpoint travels through Kafka into ClickHouse and out of the API'
     const unknownSchema = dead.find((record) => record.key === 'unknown-schema')
     expect(unknownSchema?.headers['omnistitch.error-code']).toBe('OMNI_ERR_SCHEMA_UNKNOWN_ID')
     expect(unknownSchema?.headers['omnistitch.reason']).toMatch(/schema id 999/)
+    const impossible = dead.find((record) => record.key === 'impossible')
+    expect(impossible?.headers).toMatchObject({
+      'omnistitch.error-code': 'OMNI_ERR_EVENT_IMPOSSIBLE',
+      'omnistitch.step': 'validate',
+      'omnistitch.schema-id': String(writer.id),
+    })
+    expect(impossible?.headers['omnistitch.reason']).toMatch(
+      /^Impossible digital event: event_time: expected no later than a day after received_at/,
+    )
   })
 
   it('loads ad costs into their own table, where a corrected figure replaces the earlier one', async () => {
