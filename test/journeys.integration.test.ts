@@ -6,6 +6,7 @@ import { recordSplit, runIdentityResolution } from '../consumers/identity-resolv
 import { createTouchpointLoader, type TouchpointLoader } from '../consumers/touchpoint-loader.ts'
 import { createTouchpointProducer, type TouchpointProducer } from '../producers/touchpoint-producer.ts'
 import { migrate } from '../runtime/clickhouse-migrations.ts'
+import { createPipelineMetrics } from '../runtime/metrics.ts'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { ensureTopics } from '../runtime/kafka-client.ts'
 import type { CapturedEvent, Family } from '../schemas/capture-events.ts'
@@ -125,6 +126,7 @@ describe('journeys and identity on a known story, through the real broker into C
   let loader: TouchpointLoader
   const topic = uniqueName('story')
   const rules = defaultIdentityRules
+  const metrics = createPipelineMetrics({ defaultMetrics: false })
 
   const rowsLoaded = async () =>
     (await queryRows<{ n: number }>(store, 'SELECT count() AS n FROM {database:Identifier}.touchpoints FINAL'))[0]?.n
@@ -177,6 +179,7 @@ describe('journeys and identity on a known story, through the real broker into C
       registry,
       store,
       logger: testLogger,
+      metrics,
     })
     await loader.start()
     // Everything but the late page view, first.
@@ -290,5 +293,13 @@ describe('journeys and identity on a known story, through the real broker into C
       "SELECT identifier, event_id FROM {database:Identifier}.identity_audit WHERE action = 'conflict'",
     )
     expect(conflict).toEqual({ identifier: 'customer_id:C-anna customer_id:C-other', event_id: bridge.value.event_id })
+  })
+
+  it('counts what it did in Prometheus metrics', async () => {
+    const text = await metrics.registry.metrics()
+    const loaded = new RegExp(`omnistitch_consumer_records_total\\{topic="${topic}",outcome="loaded"\\} (\\d+)`)
+    expect(Number(loaded.exec(text)?.[1])).toBe(Object.keys(anna).length + 2)
+    expect(text).toMatch(new RegExp(`omnistitch_consumer_lag_records\\{topic="${topic}",partition="\\d"\\} 0`))
+    expect(text).toMatch(/omnistitch_clickhouse_insert_seconds_count\{table="touchpoints"\} [1-9]/)
   })
 })
