@@ -56,7 +56,9 @@ program
 
 program
   .command('consume')
-  .description('Run the loader: read touchpoints from Kafka and load them into ClickHouse until stopped.')
+  .description(
+    'Run the consumer: load touchpoints from Kafka into ClickHouse, resolve identities and refresh journeys, until stopped.',
+  )
   .addHelpText('after', configHelp)
   .action(async () => consumeCommand(context()))
 

@@ -16,7 +16,9 @@ describe('the omnistitch command', () => {
     [[], /start .*produce .*consume .*serve .*migrate .*kafka/s],
     [['start'], /Run the whole pipeline in one process[\s\S]*--no-demo/],
     [['produce'], /--file <path>[\s\S]*--count <n>[\s\S]*--rejects <path>/],
-    [['consume'], /Run the loader/],
+    [['consume'], /Run the consumer: load touchpoints/],
+    [['identity'], /resolve .*show .*split .*unsplit/s],
+    [['identity', 'split'], /Take an identifier \(kind:value\) out of merging[\s\S]*--reason <text>/],
     [['serve'], /Run the HTTP API alone/],
     [['migrate'], /Apply pending ClickHouse migrations/],
     [['kafka'], /start .*stop .*fetch/s],
@@ -54,6 +56,19 @@ describe('the omnistitch command', () => {
     expect(JSON.parse(first.stdout)).toMatchObject({ database: 'omnistitch', applied: [1, 2, 3], alreadyApplied: [] })
     const second = await runCli(['migrate'], { OMNISTITCH_DATA_DIR: dataDir, CLICKHOUSE_URL: '' })
     expect(JSON.parse(second.stdout)).toMatchObject({ applied: [], alreadyApplied: [1, 2, 3] })
+  })
+
+  it('resolves identities on an embedded store, and refuses an identifier that is not kind:value', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-cli-'))
+    const env = { OMNISTITCH_DATA_DIR: dataDir, CLICKHOUSE_URL: '' }
+    const resolved = await runCli(['identity', 'resolve'], env)
+    expect(resolved.code, resolved.stderr).toBe(0)
+    expect(JSON.parse(resolved.stdout)).toMatchObject({ combos: 0, identifiers: 0, persons: 0 })
+    const refused = await runCli(['identity', 'split', 'card-123'], env)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(
+      /identifier "card-123": expected kind:value with a kind of customer_id, loyalty_card/,
+    )
   })
 
   it('runs a background broker with `kafka start`, finds it from other commands, and stops it with `kafka stop`', async () => {
