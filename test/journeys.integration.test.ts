@@ -54,6 +54,11 @@ const order = (at: number, type: string, amount: number, extra: Record<string, u
  * Her phone is on the online order too. A page view from before the store purchase arrives days late.
  */
 const anna = {
+  ancient: touch('digital', t0 - 40 * day, {
+    channel: 'web',
+    event_type: 'page_view',
+    ...ids({ anonymous_id: 'ck-anna' }),
+  }),
   browse1: touch('digital', t0, { channel: 'web', event_type: 'page_view', ...ids({ anonymous_id: 'ck-anna' }) }),
   browse2: touch('digital', t0 + 10 * minute, {
     channel: 'web',
@@ -240,6 +245,11 @@ describe('journeys and identity on a known story, through the real broker into C
     expect(journeys[0]).toMatchObject({ placed_channel: 'web', fulfilled_channel: 'courier' })
     expect(journeys[1]).toMatchObject({ placed_channel: 'store', fulfilled_channel: 'store' })
     expect(await journeyOf(anna.paid.value.event_id)).toBeUndefined()
+    // A touch 40 days before the conversion is in the journey's rows but outside its 30-day lookback and path.
+    const ancient = await journeyOf(anna.ancient.value.event_id)
+    const first = await journeyOf(anna.browse1.value.event_id)
+    expect(ancient).toMatchObject({ journey_id: first?.journey_id, in_lookback: 0 })
+    expect(first?.in_lookback).toBe(1)
   })
 
   it('puts a late event into the journey it belongs to, not the newest one', async () => {
