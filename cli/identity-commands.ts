@@ -10,7 +10,15 @@ interface Context {
   readonly logger: Logger
 }
 
-const identifierKinds = ['customer_id', 'loyalty_card', 'email_hash', 'phone_hash', 'device_id', 'anonymous_id']
+const identifierKinds = [
+  'customer_id',
+  'loyalty_card',
+  'email_hash',
+  'phone_hash',
+  'device_id',
+  'anonymous_id',
+  'order_id',
+]
 
 /** `kind:value`, checked: the form the identity map and the audit trail use. */
 function parseIdentifier(text: string): string {

@@ -2,8 +2,12 @@ import crypto from 'node:crypto'
 import { identifierPriority } from '../schemas/capture-events.ts'
 import type { Identifiers } from '../schemas/capture-events.ts'
 
-/** An identifier kind that can link events to a person (order ids link an order's events, not people). */
-export type IdentifierKind = (typeof identifierPriority)[number]
+/**
+ * An identifier kind that can link events to a person. Order ids come last: they tie an order's later events (a
+ * courier's, a pickup point's, which often carry nothing else) to the person who placed it, but never name a person
+ * who has any other identifier.
+ */
+export type IdentifierKind = (typeof identifierPriority)[number] | 'order_id'
 
 /** The identifiers one event carried together: the evidence that they belong to one person. */
 export interface IdentityEdge {
@@ -23,13 +27,13 @@ export interface IdentityRules {
    */
   readonly maxPeople: Readonly<Partial<Record<IdentifierKind, number>>>
   /** Identifier kinds from most to least stable: a person is named after its most stable identifier. */
-  readonly priority: readonly IdentifierKind[]
+  readonly priority: readonly (typeof identifierPriority)[number][]
 }
 
 export const defaultIdentityRules: IdentityRules = {
   junkValues: ['', '0', 'null', 'undefined', 'anonymous', 'none', 'n/a', '-', 'unknown', 'test'],
   junkCardPattern: /^\d*?0{6,}$/,
-  maxPeople: { loyalty_card: 1, device_id: 1, anonymous_id: 1 },
+  maxPeople: { loyalty_card: 1, device_id: 1, anonymous_id: 1, order_id: 1 },
   priority: identifierPriority,
 }
 
@@ -91,7 +95,7 @@ class UnionFind {
 export function usableIdentifiers(identifiers: Identifiers, rules: IdentityRules = defaultIdentityRules): string[] {
   const junk = new Set(rules.junkValues.map((value) => value.toLowerCase()))
   const keys: string[] = []
-  for (const kind of rules.priority) {
+  for (const kind of [...rules.priority, 'order_id' as const]) {
     const value = identifiers[kind]
     if (value === null || junk.has(value.trim().toLowerCase())) continue
     if (kind === 'loyalty_card' && rules.junkCardPattern.test(value)) continue
@@ -181,7 +185,10 @@ export function resolveIdentities(
     members.set(root, list)
   }
   const personOf = new Map<string, string>()
-  const rank = (key: string) => rules.priority.indexOf(kindOf(key))
+  const rank = (key: string) => {
+    const kind = kindOf(key)
+    return kind === 'order_id' ? rules.priority.length : rules.priority.indexOf(kind)
+  }
   for (const list of members.values()) {
     const best = [...list].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))[0] ?? ''
     const id = `pers_${crypto.createHash('sha256').update(best).digest('hex').slice(0, 16)}`

@@ -31,7 +31,7 @@ export function identityRulesFrom(config: Config): IdentityRules {
   return {
     junkValues: ['', ...config.identityJunkValues],
     junkCardPattern: defaultIdentityRules.junkCardPattern,
-    maxPeople: config.identityMaxPeople,
+    maxPeople: { order_id: 1, ...config.identityMaxPeople },
     priority: config.identityPriority as IdentityRules['priority'],
   }
 }
@@ -44,6 +44,7 @@ interface ComboRow {
   email_hash: string
   phone_hash: string
   loyalty_card: string
+  order_id: string
   first_time: number
   first_event: string
 }
@@ -55,7 +56,7 @@ const asIdentifiers = (row: ComboRow): Identifiers => ({
   email_hash: row.email_hash,
   phone_hash: row.phone_hash,
   loyalty_card: row.loyalty_card,
-  order_id: null,
+  order_id: row.order_id,
 })
 
 /**
@@ -74,10 +75,10 @@ export async function runIdentityResolution(
   const combos = await queryRows<ComboRow>(
     store,
     `SELECT toString(identity_combo) AS combo, anonymous_id, device_id, customer_id, email_hash, phone_hash,
-            loyalty_card, toUnixTimestamp64Milli(min(event_time)) AS first_time,
+            loyalty_card, order_id, toUnixTimestamp64Milli(min(event_time)) AS first_time,
             toString(argMin(event_id, event_time)) AS first_event
      FROM {database:Identifier}.touchpoints
-     GROUP BY identity_combo, anonymous_id, device_id, customer_id, email_hash, phone_hash, loyalty_card`,
+     GROUP BY identity_combo, anonymous_id, device_id, customer_id, email_hash, phone_hash, loyalty_card, order_id`,
   )
   const splits = await queryRows<{ identifier: string }>(
     store,

@@ -216,7 +216,7 @@ export const settings = {
     env: 'OMNISTITCH_IDENTITY_MAX_PEOPLE',
     defaultText: 'loyalty_card=1,device_id=1,anonymous_id=1',
     description:
-      'How many people (customer ids, e-mails, phones) an identifier of a kind may be seen with before it is quarantined: kept, never merged.',
+      'How many people (customer ids, e-mails, phones) an identifier of a kind may be seen with before it is quarantined: kept, never merged. Order ids: 1 unless set.',
     schema: z
       .string()
       .transform((raw) => raw.split(',').map((pair) => pair.trim().split('=')))
@@ -224,7 +224,7 @@ export const settings = {
         z
           .array(
             z.tuple([
-              z.enum(['loyalty_card', 'email_hash', 'phone_hash', 'device_id', 'anonymous_id']),
+              z.enum(['loyalty_card', 'email_hash', 'phone_hash', 'device_id', 'anonymous_id', 'order_id']),
               z
                 .string()
                 .regex(/^\d{1,4}$/)

@@ -10,7 +10,7 @@ ALTER TABLE {database:Identifier}.touchpoints
     ADD COLUMN IF NOT EXISTS placed_channel LowCardinality(String) DEFAULT '' AFTER order_key,
     ADD COLUMN IF NOT EXISTS fulfilled_channel LowCardinality(String) DEFAULT '' AFTER placed_channel,
     ADD COLUMN IF NOT EXISTS identity_combo UInt64 MATERIALIZED
-        cityHash64(anonymous_id, device_id, customer_id, email_hash, phone_hash, loyalty_card);
+        cityHash64(anonymous_id, device_id, customer_id, email_hash, phone_hash, loyalty_card, order_id);
 
 -- The identity map: every identifier seen (as kind:value), the person it belongs to now, and why. Each resolver run
 -- writes a new version; FINAL reads the newest. status: linked (it merges), quarantined (seen with more people than
