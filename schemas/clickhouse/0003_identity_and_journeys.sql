@@ -262,7 +262,8 @@ FROM
 ) AS j
 LEFT JOIN {database:Identifier}.orders AS o ON o.order_key = j.order_key;
 
--- Persons: who each resolved person is, across every channel.
+-- Persons: who each resolved person is, across every channel. Events without any usable identifier (an ad impression
+-- with no cookie) are nobody's and are left out.
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database:Identifier}.persons
 REFRESH EVERY 1 MINUTE
 ENGINE = MergeTree
@@ -277,6 +278,7 @@ AS SELECT
     uniqExactIf(t.order_key, t.order_key != '' AND t.event_type IN ('order_created', 'pos_receipt')) AS orders,
     sum(t.revenue) AS revenue
 FROM {database:Identifier}.touchpoints_resolved AS t
+WHERE NOT startsWith(t.person_id, 'event:')
 GROUP BY t.person_id;
 
 -- Daily figures per channel, for dashboards.
@@ -288,7 +290,8 @@ AS SELECT
     toDate(t.event_time) AS day,
     t.channel AS channel,
     count() AS events,
-    uniqExact(t.person_id) AS persons,
+    uniqExactIf(t.person_id, NOT startsWith(t.person_id, 'event:')) AS persons,
+    countIf(startsWith(t.person_id, 'event:')) AS anonymous_events,
     countIf(t.event_type IN ('order_created', 'pos_receipt')) AS orders,
     sum(t.revenue) AS revenue
 FROM {database:Identifier}.touchpoints_resolved AS t
