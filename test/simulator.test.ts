@@ -128,6 +128,70 @@ describe('the retail simulator', () => {
     ).toBe(true)
   })
 
+  it('emits the evidence real retailers link identifiers with, and only where their systems have it', async () => {
+    const out = await run(11)
+    const events = lines(path.join(out, 'events.ndjson'))
+    const owner = new Map<string, string>()
+    const phoneOf = new Map<string, string>()
+    for (const entry of lines(path.join(out, 'truth', 'identities.ndjson'))) {
+      const people = entry['person_ids'] as string[]
+      if (entry['note'] !== 'own' || people.length !== 1) continue
+      owner.set(`${String(entry['kind'])}:${String(entry['value'])}`, people[0] ?? '')
+      if (entry['kind'] === 'phone_hash') phoneOf.set(people[0] ?? '', String(entry['value']))
+    }
+    const idsOf = (event: Record<string, unknown>) => event['identifiers'] as Record<string, string | null>
+    const personOf = (ids: Record<string, string | null>, kind: string) => owner.get(`${kind}:${String(ids[kind])}`)
+    const utmOf = (event: Record<string, unknown>) => (event['utm'] as Record<string, string | null>)['medium']
+
+    // Messages go to an address the retailer has: e-mails to an e-mail, SMS to a phone, pushes to the app's device.
+    const messages = events.filter((event) => event['family'] === 'messaging')
+    expect(messages.length).toBeGreaterThan(0)
+    for (const event of messages) {
+      const ids = idsOf(event)
+      if (event['channel'] === 'email') expect(ids['email_hash']).not.toBeNull()
+      if (event['channel'] === 'sms') expect(ids['phone_hash']).not.toBeNull()
+      if (event['channel'] === 'push') expect([ids['device_id'] !== null, ids['phone_hash']]).toEqual([true, null])
+    }
+    // Orders carry what their channel sends: the app its device id, the site a cookie.
+    const orders = events.filter((event) => event['family'] === 'order')
+    for (const event of orders.filter((order) => order['channel'] === 'app')) {
+      expect(idsOf(event)['device_id']).not.toBeNull()
+    }
+    for (const event of orders.filter((order) => order['channel'] === 'web')) {
+      expect(idsOf(event)['anonymous_id']).not.toBeNull()
+    }
+    // Clicked e-mails land on the site with the subscriber's e-mail and the browser's cookie, one person's both.
+    const landings = events.filter(
+      (event) => event['family'] === 'digital' && event['event_type'] === 'page_view' && utmOf(event) === 'email',
+    )
+    expect(landings.length).toBeGreaterThan(0)
+    for (const event of landings) {
+      const ids = idsOf(event)
+      const cookieOwner = personOf(ids, 'anonymous_id')
+      if (cookieOwner !== undefined) expect(cookieOwner).toBe(personOf(ids, 'email_hash'))
+    }
+    // The account's first page links a cookie or the app's device to the new customer id.
+    const signUps = events.filter(
+      (event) =>
+        event['page_url'] === 'https://shop.example/account/welcome' || event['screen_name'] === 'account_created',
+    )
+    expect(signUps.length).toBeGreaterThan(0)
+    for (const event of signUps) expect(idsOf(event)['customer_id']).not.toBeNull()
+    // A loyalty card's first receipt is its enrolment: it carries the holder's phone, if the holder has one.
+    const firstReceipt = new Map<string, Record<string, unknown>>()
+    for (const event of events.filter((receipt) => receipt['family'] === 'receipt')) {
+      const card = personOf(idsOf(event), 'loyalty_card') === undefined ? undefined : idsOf(event)['loyalty_card']
+      if (card === undefined || card === null) continue
+      const seen = firstReceipt.get(card)
+      if (seen === undefined || (seen['event_time'] as number) > (event['event_time'] as number))
+        firstReceipt.set(card, event)
+    }
+    expect(firstReceipt.size).toBeGreaterThan(0)
+    for (const [card, event] of firstReceipt) {
+      expect(idsOf(event)['phone_hash']).toBe(phoneOf.get(owner.get(`loyalty_card:${card}`) ?? '') ?? null)
+    }
+  })
+
   it('writes Avro object container files that decode to the same events, reproducibly', async () => {
     const [out, again, json] = await Promise.all([run(10, 'avro'), run(10, 'avro', 1), run(10)])
     const expected = lines(path.join(json, 'events.ndjson'))

@@ -80,6 +80,8 @@ interface Person {
   emailHash: string | null
   phoneHash: string | null
   card: string | null
+  /** Whether the loyalty card has been used at a till yet (its first receipt is its enrolment). */
+  cardEnrolled: boolean
 }
 
 /** Identifiers with every field present, so every event's identifiers have the same shape (fast in V8). */
@@ -176,7 +178,9 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
     const registered = idRandom() < retailModel.identity.registered[segment]
     const phoneDigits = `79${String(Math.floor(idRandom() * 1e9)).padStart(9, '0')}`
     const hasPhone = idRandom() < retailModel.identity.hasPhone
-    const hasEmail = registered && idRandom() < retailModel.identity.hasEmail
+    // Registered customers give an e-mail with the account; others only through the site's newsletter form.
+    const hasEmail =
+      idRandom() < (registered ? retailModel.identity.hasEmail : online ? retailModel.identity.guestEmail : 0)
     const cookies = online
       ? Array.from({ length: 1 + Math.floor(idRandom() * 3) }, () => `ck-${hex(idRandom, 16)}`)
       : []
@@ -199,6 +203,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       emailHash: hasEmail ? hashed('email', `customer${index}@mail.example`) : null,
       phoneHash: hasPhone ? hashed('phone', pick(idRandom, phoneFormats)(phoneDigits)) : null,
       card: idRandom() < retailModel.identity.loyaltyCard[segment] ? `2770${String(index + 1).padStart(9, '0')}` : null,
+      cardEnrolled: false,
     }
     if (sink.identity) {
       for (const cookie of cookies)
@@ -257,8 +262,23 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
     }
     organic.forEach((time, k) => purchase(time, 1000 + k))
 
+    // How the retailer first learns who the customer is online: the account's sign-up, or the newsletter form.
+    if (online) {
+      const firstRandom = stream(options.seed, index, 7)
+      const signUp = registered && firstRandom() < retailModel.identity.signUpOnline[segment]
+      const time = birth - (5 + firstRandom() * 55) * 60_000
+      if (signUp) happenings.push({ time, run: () => signUpOnline(person, time, firstRandom) })
+      else if (!registered && person.emailHash !== null) {
+        happenings.push({ time, run: () => subscribe(person, time, firstRandom) })
+      }
+    }
+
     for (const [channelIndex, channel] of marketingChannels.entries()) {
       if (!(retailModel.reach[segment] as readonly string[]).includes(channel)) continue
+      // A message needs an address: an e-mail, a phone, the app.
+      if (channel === 'email' && person.emailHash === null) continue
+      if (channel === 'sms' && person.phoneHash === null) continue
+      if (channel === 'push' && person.device === null) continue
       const random = stream(options.seed, index, 100 + channelIndex)
       const touches = poissonTimes(random, retailModel.marketing[channel].ratePerDay, birth)
       touches.forEach((time, j) => {
@@ -321,8 +341,8 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           screen_name: extra.screen_name ?? null,
           app_version: null,
           platform: channel === 'web' ? 'web' : 'android',
-          utm: blankUtm,
-          click_ids: blankClickIds,
+          utm: extra.utm ?? blankUtm,
+          click_ids: extra.click_ids ?? blankClickIds,
           product_sku: extra.product_sku ?? null,
           search_query: null,
           value_minor: extra.value_minor ?? null,
@@ -331,8 +351,17 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       })
     }
 
-    function browse(p: Person, time: number, random: Random): void {
-      const channel: 'web' | 'app' = p.device !== null && random() < 0.4 ? 'app' : 'web'
+    /**
+     * A browsing session; a purchase's session passes the channel it buys in and, on the site, the browser's cookie,
+     * as one session happens in one browser.
+     */
+    function browse(
+      p: Person,
+      time: number,
+      random: Random,
+      session?: { channel: 'web' | 'app'; cookie: string | null },
+    ): void {
+      const channel: 'web' | 'app' = session?.channel ?? (p.device !== null && random() < 0.4 ? 'app' : 'web')
       // Registered customers stay logged in to the app; on the site they log in now and then.
       const loggedIn =
         p.customerId !== null &&
@@ -340,7 +369,10 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       const ids =
         channel === 'app'
           ? idsOf({ device_id: p.device, customer_id: loggedIn ? p.customerId : null })
-          : idsOf({ anonymous_id: cookieOf(p, random), customer_id: loggedIn ? p.customerId : null })
+          : idsOf({
+              anonymous_id: session ? session.cookie : cookieOf(p, random),
+              customer_id: loggedIn ? p.customerId : null,
+            })
       const views = 1 + Math.floor(random() * 4)
       let t = time
       for (let i = 0; i < views; i += 1) {
@@ -357,6 +389,26 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
         )
         t += (20 + random() * 120) * 1000
       }
+    }
+
+    /** The account's first page or screen: the new customer id with the form's e-mail and phone. */
+    function signUpOnline(p: Person, time: number, random: Random): void {
+      const inApp = p.device !== null && random() < 0.4
+      const ids = idsOf({
+        customer_id: p.customerId,
+        email_hash: p.emailHash,
+        phone_hash: p.phoneHash,
+        anonymous_id: inApp ? null : cookieOf(p, random),
+        device_id: inApp ? p.device : null,
+      })
+      if (inApp) digital(random, time, 'app', 'screen_view', ids, { screen_name: 'account_created' })
+      else digital(random, time, 'web', 'page_view', ids, { page_url: 'https://shop.example/account/welcome' })
+    }
+
+    /** The site's newsletter form, sent by a visitor without an account. */
+    function subscribe(p: Person, time: number, random: Random): void {
+      const ids = idsOf({ anonymous_id: cookieOf(p, random), email_hash: p.emailHash })
+      digital(random, time, 'web', 'lead_form', ids, { page_url: 'https://shop.example/newsletter' })
     }
 
     function items(random: Random, total: number): LineItem[] {
@@ -388,6 +440,8 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
             anonymous_id: cookieOf(p, random),
             device_id: p.cookies.length === 0 ? p.device : null,
           })
+          const type = random() < 0.7 ? 'ad_impression' : 'ad_click'
+          const utm = { source: platform, medium: 'cpc', campaign, content: null, term: null }
           emit({
             family: 'social',
             value: {
@@ -395,7 +449,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
               event_time: Math.floor(time),
               received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
               channel: channel,
-              event_type: random() < 0.7 ? 'ad_impression' : 'ad_click',
+              event_type: type,
               source: platform,
               identifiers: ids,
               consent: blankConsent,
@@ -406,9 +460,20 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
               post_id: null,
               conversation_id: null,
               direction: null,
-              utm: { source: platform, medium: 'cpc', campaign, content: null, term: null },
+              utm,
             },
           })
+          // A click lands on the site in the browser that saw the ad, logged in as any site visit is.
+          if (type === 'ad_click' && ids.anonymous_id !== null && random() < retailModel.identity.adClickLanding) {
+            const loggedIn = p.customerId !== null && random() < retailModel.identity.loggedInWeb
+            const landingIds = idsOf({ anonymous_id: ids.anonymous_id, customer_id: loggedIn ? p.customerId : null })
+            const clickId = hex(random, 16)
+            digital(random, time + (2 + random() * 10) * 1000, 'web', 'page_view', landingIds, {
+              page_url: `https://shop.example/?utm_source=${platform}&utm_medium=cpc&utm_campaign=${campaign}`,
+              utm,
+              click_ids: { gclid: null, yclid: channel === 'ads' ? clickId : null, fbclid: null },
+            })
+          }
           return
         }
         case 'messenger': {
@@ -437,11 +502,18 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           return
         }
         default: {
-          const ids = idsOf({
-            email_hash: channel === 'email' ? p.emailHash : null,
-            phone_hash: channel === 'email' ? null : p.phoneHash,
-            customer_id: p.customerId,
-          })
+          // Pushes go to the app's device, named by the customer id when the app is logged in.
+          const appLoggedIn = channel === 'push' && p.customerId !== null && random() < retailModel.identity.loggedInApp
+          const ids =
+            channel === 'push'
+              ? idsOf({ device_id: p.device, customer_id: appLoggedIn ? p.customerId : null })
+              : idsOf({
+                  email_hash: channel === 'email' ? p.emailHash : null,
+                  phone_hash: channel === 'sms' ? p.phoneHash : null,
+                  customer_id: p.customerId,
+                })
+          const type = pick(random, messagingTypes)
+          const utm = { source: channel, medium: channel, campaign, content: null, term: null }
           emit({
             family: 'messaging',
             value: {
@@ -449,7 +521,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
               event_time: Math.floor(time),
               received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
               channel: channel,
-              event_type: pick(random, messagingTypes),
+              event_type: type,
               source: 'crm',
               identifiers: ids,
               consent: blankConsent,
@@ -457,9 +529,32 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
               provider_message_id: `msg-${hex(random, 10)}`,
               provider: channel === 'email' ? 'unisender' : channel === 'sms' ? 'smsc' : 'firebase',
               link_url: null,
-              utm: { source: channel, medium: channel, campaign, content: null, term: null },
+              utm,
             },
           })
+          const landing = time + (5 + random() * 55) * 1000
+          if (channel === 'push' && type !== 'delivered') {
+            digital(random, landing, 'app', 'push_open', ids, { screen_name: campaign, utm })
+          } else if (
+            channel !== 'push' &&
+            type === 'clicked' &&
+            p.cookies.length > 0 &&
+            random() <
+              (channel === 'email'
+                ? retailModel.identity.emailClickIdentifies
+                : retailModel.identity.smsClickIdentifies)
+          ) {
+            // The link's subscriber token names the e-mail or the phone the message went to.
+            const landingIds = idsOf({
+              anonymous_id: cookieOf(p, random),
+              email_hash: channel === 'email' ? p.emailHash : null,
+              phone_hash: channel === 'sms' ? p.phoneHash : null,
+            })
+            digital(random, landing, 'web', 'page_view', landingIds, {
+              page_url: `https://shop.example/?utm_source=${channel}&utm_medium=${channel}&utm_campaign=${campaign}`,
+              utm,
+            })
+          }
         }
       }
     }
@@ -509,8 +604,10 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
         convert('marketplace', amount)
         return
       }
-      const placed = where as 'web' | 'app' | 'call_center'
+      // Only customers with the app order in it; the others place those orders on the site.
+      const placed = (where === 'app' && p.device === null ? 'web' : where) as 'web' | 'app' | 'call_center'
       let t = time - 15 * 60_000
+      let cookie: string | null = null
       if (placed === 'call_center') {
         const ids = idsOf({ phone_hash: p.phoneHash })
         emit({
@@ -534,21 +631,32 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           },
         })
       } else {
-        browse(p, t, random)
+        // One session in one browser (or the app): browsing, cart, checkout and the order carry the same cookie.
+        if (placed === 'web') cookie = cookieOf(p, random)
+        browse(p, t, random, { channel: placed, cookie })
         t += 10 * 60_000
         const ids =
           placed === 'app'
             ? idsOf({ device_id: p.device, customer_id: p.customerId })
-            : idsOf({ anonymous_id: cookieOf(p, random), customer_id: p.customerId })
+            : idsOf({ anonymous_id: cookie, customer_id: p.customerId })
         digital(random, t, placed, 'add_to_cart', ids, {})
         digital(random, t + 60_000, placed, 'checkout_start', ids, { value_minor: amount, currency: 'RUB' })
       }
+      // The order carries what its channel sends (the site's cookie, the app's device id), the contacts of the account
+      // or of the guest checkout, and the loyalty card bound to the account when bonuses accrue online.
+      const cardOnOrder =
+        placed !== 'call_center' &&
+        p.customerId !== null &&
+        p.card !== null &&
+        random() < retailModel.identity.cardOnOnlineOrders
       const orderIds = idsOf({
         customer_id: p.customerId,
         email_hash: p.emailHash,
         phone_hash: p.phoneHash,
         order_id: orderId,
-        anonymous_id: placed === 'web' ? cookieOf(p, random) : null,
+        anonymous_id: placed === 'web' ? cookie : null,
+        device_id: placed === 'app' ? p.device : null,
+        loyalty_card: cardOnOrder ? p.card : null,
       })
       const courier = random() < retailModel.fulfilment.courier
       const cod = courier && random() < retailModel.fulfilment.cashOnDelivery
@@ -652,9 +760,14 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       const generic =
         p.card === null ? random() < retailModel.identity.genericCard * 4 : random() < retailModel.identity.genericCard
       const card = generic ? genericStoreCard : p.card
+      // A card's first receipt is its enrolment, and cards are issued against a phone number.
+      const enrolment = card !== null && !generic && !p.cardEnrolled
+      if (enrolment) p.cardEnrolled = true
+      const phoneAtTill = random() < retailModel.identity.phoneAtTill
       const ids = idsOf({
         loyalty_card: card,
-        phone_hash: random() < retailModel.identity.phoneAtTill ? p.phoneHash : null,
+        phone_hash:
+          phoneAtTill || (enrolment && random() < retailModel.identity.cardEnrolmentPhone) ? p.phoneHash : null,
       })
       const store = `store-${1 + Math.floor(random() * 12)}`
       const receipt = (
