@@ -33,7 +33,7 @@ const began = performance.now()
 const resolution = resolveIdentities(edges)
 const milliseconds = performance.now() - began
 
-const score = scoreStitching(resolution.personOf, truth)
+const score = scoreStitching(resolution.personOf, truth, edges)
 const shared = truth.filter((entry) => entry.note === 'shared_device' || entry.note === 'generic_store_card')
 const quarantined = new Set(resolution.quarantined.map((entry) => entry.identifier))
 process.stdout.write(
@@ -45,6 +45,8 @@ process.stdout.write(
     identifiers: score.identifiers,
     precision: Number(score.precision.toFixed(4)),
     recall: Number(score.recall.toFixed(4)),
+    linkable_share: Number((score.linkable?.linkable_share ?? 0).toFixed(4)),
+    recall_of_linkable: Number((score.linkable?.recall ?? 0).toFixed(4)),
     shared_identifiers: shared.length,
     shared_quarantined: shared.filter((entry) => quarantined.has(`${entry.kind}:${entry.value}`)).length,
     conflicts: resolution.conflicts.length,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { emptyIdentifiers, type Identifiers } from '../schemas/capture-events.ts'
 import { resolveIdentities, usableIdentifiers, type IdentityEdge } from './identity-graph.ts'
+import { scoreStitching } from './identity-quality.ts'
 
 const none = emptyIdentifiers
 let clock = 0
@@ -72,5 +73,44 @@ describe('identity resolution', () => {
     const backward = resolveIdentities([...edges].reverse()).personOf
     expect([...backward]).toEqual(expect.arrayContaining([...forward]))
     expect(forward.get('loyalty_card:card-1')).toBe(forward.get('customer_id:C1'))
+  })
+})
+
+describe('scoreStitching', () => {
+  const truth = [
+    { kind: 'customer_id', value: 'C1', person_ids: ['P1'], note: 'own' },
+    { kind: 'anonymous_id', value: 'a', person_ids: ['P1'], note: 'own' },
+    { kind: 'anonymous_id', value: 'b', person_ids: ['P1'], note: 'own' },
+    { kind: 'customer_id', value: 'C2', person_ids: ['P2'], note: 'own' },
+    { kind: 'device_id', value: 'shared', person_ids: ['P1', 'P2'], note: 'shared_device' },
+  ]
+  const edge = (identifiers: Partial<Identifiers>) => ({
+    event_id: 'e',
+    event_time: 0,
+    identifiers: { ...emptyIdentifiers, ...identifiers },
+  })
+
+  it('scores pairs, and recall over the pairs the events can link', () => {
+    // Evidence: C1 with cookie a; cookie b never seen with anything; the shared device with both customers.
+    const edges = [
+      edge({ customer_id: 'C1', anonymous_id: 'a' }),
+      edge({ anonymous_id: 'b' }),
+      edge({ customer_id: 'C1', device_id: 'shared' }),
+      edge({ customer_id: 'C2', device_id: 'shared' }),
+    ]
+    const personOf = new Map([
+      ['customer_id:C1', 'x'],
+      ['anonymous_id:a', 'x'],
+      ['anonymous_id:b', 'y'],
+      ['customer_id:C2', 'z'],
+    ])
+    const score = scoreStitching(personOf, truth, edges)
+    expect(score).toMatchObject({ precision: 1, identifiers: 4 })
+    // P1 has three identifiers (3 pairs), one of them found; only C1-a is linkable (the shared device does not count).
+    expect(score.recall).toBeCloseTo(1 / 3)
+    expect(score.linkable).toEqual({ recall: 1, linkable_share: 1 / 3 })
+    // Merging the two customers through the shared device costs precision.
+    const merged = scoreStitching(new Map([...personOf, ['customer_id:C2', 'x']]), truth, edges)
+    expect(merged.precision).toBeCloseTo(1 / 3)
   })
 })

@@ -6,6 +6,9 @@ export interface IdentifierTruth {
   readonly note: string
 }
 
+import type { IdentityEdge, IdentityRules } from './identity-graph.ts'
+import { defaultIdentityRules, usableIdentifiers } from './identity-graph.ts'
+
 export interface StitchingScore {
   /** Of the identifier pairs put in one person, the share that truly belong to one person. */
   readonly precision: number
@@ -13,6 +16,13 @@ export interface StitchingScore {
   readonly recall: number
   /** Identifiers scored: those resolved that have exactly one true owner. */
   readonly identifiers: number
+  /**
+   * Recall over the pairs the events can link at all: two identifiers of one person that are connected by events
+   * carrying them together (directly or through other identifiers, shared and junk ones excepted). Present when the
+   * edges were given. A pair no event connects (a cookie of a browser the person never logged in or bought from)
+   * cannot be found by any deterministic resolver; `linkable_share` says how many of the true pairs are linkable.
+   */
+  readonly linkable?: { readonly recall: number; readonly linkable_share: number }
 }
 
 /**
@@ -23,6 +33,8 @@ export interface StitchingScore {
 export function scoreStitching(
   personOf: ReadonlyMap<string, string>,
   truth: readonly IdentifierTruth[],
+  edges?: readonly IdentityEdge[],
+  rules: IdentityRules = defaultIdentityRules,
 ): StitchingScore {
   const owner = new Map(
     truth
@@ -46,9 +58,49 @@ export function scoreStitching(
   const together = pairs(both)
   const predictedPairs = pairs(predicted)
   const actualPairs = pairs(actual)
-  return {
+  const score = {
     precision: predictedPairs === 0 ? 1 : together / predictedPairs,
     recall: actualPairs === 0 ? 1 : together / actualPairs,
     identifiers,
+  }
+  if (edges === undefined) return score
+
+  // The evidence graph: identifiers joined when an event carries them together, shared and junk ones left out.
+  const excluded = new Set(truth.filter((entry) => entry.note !== 'own').map((entry) => `${entry.kind}:${entry.value}`))
+  const parent = new Map<string, string>()
+  const find = (key: string): string => {
+    let root = key
+    while (parent.has(root) && parent.get(root) !== root) root = parent.get(root) ?? root
+    parent.set(key, root)
+    return root
+  }
+  for (const edge of edges) {
+    const keys = usableIdentifiers(edge.identifiers, rules).filter((key) => !excluded.has(key))
+    const first = keys[0]
+    if (first === undefined) continue
+    for (const key of keys.slice(1)) {
+      const a = find(first)
+      const b = find(key)
+      if (a !== b) parent.set(b, a)
+    }
+  }
+  // Linkable pairs: same true person and same evidence component; found: those also in one resolved person.
+  const linkable = new Map<string, number>()
+  const found = new Map<string, number>()
+  for (const [identifier, person] of personOf) {
+    const truePerson = owner.get(identifier)
+    if (truePerson === undefined) continue
+    const component = `${truePerson}|${find(identifier)}`
+    linkable.set(component, (linkable.get(component) ?? 0) + 1)
+    const both = `${component}|${person}`
+    found.set(both, (found.get(both) ?? 0) + 1)
+  }
+  const linkablePairs = pairs(linkable)
+  return {
+    ...score,
+    linkable: {
+      recall: linkablePairs === 0 ? 1 : pairs(found) / linkablePairs,
+      linkable_share: actualPairs === 0 ? 1 : linkablePairs / actualPairs,
+    },
   }
 }
