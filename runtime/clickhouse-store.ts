@@ -1,8 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Readable } from 'node:stream'
-import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
-import { createChdbConnection } from 'chdb/connection'
+import { randomUUID } from 'node:crypto'
+import { createClient, parseError, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
+import { ChdbConnection, type ConnInsertParams, type ConnInsertResult } from 'chdb/connection'
 import { OmnistitchError, describeError } from './errors.ts'
 
 type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection']
@@ -29,6 +30,70 @@ export interface Store {
   /** Where chDB keeps its files (embedded mode only). */
   readonly embeddedPath: string | undefined
   close(): Promise<void>
+}
+
+/** What the client sends for `insertRows`: `INSERT INTO db.table (a, b) FORMAT TabSeparated`. */
+const tabSeparatedInsert = /^INSERT INTO ([\w.]+) \(([\w, ]+)\) FORMAT TabSeparated$/
+/** Settings of the HTTP layer that the embedded engine does not know (chdb/connection drops them the same way). */
+const httpOnlySettings = new Set(['wait_end_of_query', 'send_progress_in_http_headers', 'enable_http_compression'])
+
+/**
+ * chDB's connection for @clickhouse/client, with one change: a TabSeparated insert goes through chDB's raw insert.
+ * The stock `insert` concatenates statement and body into one SQL string (tens of MB for a Kafka batch) on the Node
+ * thread and sends the settings as `SET` statements ahead of it; the raw insert hands the body over as a Buffer, the
+ * engine parses it off the Node thread, and the settings go in the INSERT's own SETTINGS clause. Everything else,
+ * and any other insert, is the stock connection's.
+ */
+class EmbeddedConnection extends ChdbConnection {
+  override async insert(params: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
+    const statement = tabSeparatedInsert.exec(params.query)
+    const hasParams = params.query_params !== undefined && Object.keys(params.query_params).length > 0
+    if (statement === null || hasParams || typeof params.values === 'string') return super.insert(params)
+    const chunks: Buffer[] = []
+    for await (const chunk of params.values as AsyncIterable<Buffer | Uint8Array | string>) {
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
+    }
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+    const settings: Record<string, string | number | boolean> = {}
+    for (const [name, value] of Object.entries(params.clickhouse_settings ?? {})) {
+      if (value === undefined || httpOnlySettings.has(name)) continue
+      settings[name] = typeof value === 'object' ? JSON.stringify(value) : value
+    }
+    const query_id = params.query_id ?? randomUUID()
+    let written = { rows: 0, bytes: 0, elapsed: 0 }
+    if (body.length > 0) {
+      try {
+        const summary = await this.chdb.rawInsert({
+          table: statement[1] as string,
+          columns: (statement[2] as string).split(', '),
+          format: 'TabSeparated',
+          values: body,
+          settings,
+        })
+        written = { rows: summary.rowsWritten, bytes: summary.bytesWritten, elapsed: summary.elapsed }
+      } catch (error) {
+        // The same error shape as the stock path: a ClickHouseError with the engine's code and type.
+        const mapped = parseError(error instanceof Error ? error.message : String(error))
+        if (mapped !== error) Object.assign(mapped, { cause: error })
+        throw mapped
+      }
+    }
+    return {
+      query_id,
+      response_headers: {},
+      http_status_code: 200,
+      summary: {
+        read_rows: String(written.rows),
+        read_bytes: String(written.bytes),
+        written_rows: String(written.rows),
+        written_bytes: String(written.bytes),
+        result_rows: '0',
+        result_bytes: '0',
+        total_rows_to_read: '0',
+        elapsed_ns: String(Math.max(0, Math.round(written.elapsed * 1e9))),
+      },
+    }
+  }
 }
 
 /**
@@ -63,9 +128,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   }
   const embeddedPath = path.join(options.dataDir, 'clickhouse')
   fs.mkdirSync(embeddedPath, { recursive: true })
-  let connection: ReturnType<typeof createChdbConnection>
+  let connection: EmbeddedConnection
   try {
-    connection = createChdbConnection({ path: embeddedPath })
+    connection = new EmbeddedConnection({ path: embeddedPath })
   } catch (error) {
     // chDB prints "Cannot lock file .../status" on stderr and throws a generic connection error.
     throw new OmnistitchError(
@@ -138,9 +203,26 @@ export async function insertRows<Row extends object>(
     }
     lines[index] = line
   }
+  await insertTabSeparated(store, table, columns, lines, settings)
+}
+
+/**
+ * Inserts lines of TabSeparated text already escaped (one row each, `columns` in order, no trailing newline): the
+ * loader's hot path, which writes each line straight from the decoded event. The body goes over as one Buffer, which
+ * embedded mode hands to the engine without another copy into a SQL string.
+ */
+export async function insertTabSeparated(
+  store: Store,
+  table: string,
+  columns: readonly string[],
+  lines: readonly string[],
+  settings: ClickHouseSettings = {},
+): Promise<void> {
+  if (lines.length === 0) return
+  const body = Buffer.from(`${lines.join('\n')}\n`)
   await store.client.insert({
     table: `${store.database}.${table}`,
-    values: Readable.from([`${lines.join('\n')}\n`], { objectMode: false }),
+    values: Readable.from([body], { objectMode: false }),
     format: 'TabSeparated',
     columns: [...columns] as unknown as [string, ...string[]],
     clickhouse_settings: settings,
