@@ -3,6 +3,7 @@ import { queryRows } from '../runtime/clickhouse-store.ts'
 import type { Config } from '../runtime/config.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
+import { identifierPriority } from '../schemas/capture-events.ts'
 import { openMigratedStore } from './commands.ts'
 
 interface Context {
@@ -10,15 +11,7 @@ interface Context {
   readonly logger: Logger
 }
 
-const identifierKinds = [
-  'customer_id',
-  'loyalty_card',
-  'email_hash',
-  'phone_hash',
-  'device_id',
-  'anonymous_id',
-  'order_id',
-]
+const identifierKinds: readonly string[] = [...identifierPriority, 'order_id']
 
 /** `kind:value`, checked: the form the identity map and the audit trail use. */
 function parseIdentifier(text: string): string {
