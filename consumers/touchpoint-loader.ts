@@ -1,12 +1,13 @@
 import type avro from 'avsc'
 import type { ClickHouseSettings } from '@clickhouse/client'
+import { createHash } from 'node:crypto'
 import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type Producer } from 'kafkajs'
 import { OmnistitchError, describeError } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { PipelineMetrics } from '../runtime/metrics.ts'
 import { insertRows, insertTabSeparated, type Store } from '../runtime/clickhouse-store.ts'
 import { findSchemaErrors, type CapturedEvent } from '../schemas/capture-events.ts'
-import { decodeEvent, type SchemaRegistry } from '../schemas/schema-registry.ts'
+import { decodeEvent, decodeEventCached, type SchemaRegistry } from '../schemas/schema-registry.ts'
 import {
   deadLetter,
   defaultRetryPolicy,
@@ -49,6 +50,11 @@ export interface TouchpointLoaderOptions {
   readonly retry?: RetryPolicy
   /** How long a partition is paused when the store did not take a batch after the retries (default 5 s). */
   readonly pauseMs?: number
+  /**
+   * Batches that have been through the record steps and wait for (or are in) their insert (default 12, about 60,000
+   * events). Beyond this, reading waits for the store: the bound on memory and on what a crash sends back.
+   */
+  readonly maxPendingBatches?: number
   /** Called after each batch is committed (the consumer uses it to know when to re-resolve identities). */
   readonly onBatchLoaded?: (loaded: number) => void
 }
@@ -88,11 +94,22 @@ interface Origin {
 }
 
 const dayMs = 86_400_000
+/** Rows one insert takes at most when several batches wait for the store. */
+const maxGroupRows = 200_000
+/** Records through the steps between two turns of the event loop. */
+const yieldEvery = 1000
 
-/** Settings of every insert the loader makes (the deduplication token is added per batch). */
+/** Settings of every insert the loader makes (the deduplication token is added per group). */
 // optimize_on_insert=0: the ReplacingMergeTree tables are read with FINAL, which collapses repeats anyway; collapsing
 // them again in each inserted block cost about 10-20% of the engine's insert time (measured on touchpoints).
 const insertSettings: ClickHouseSettings = { optimize_on_insert: 0 }
+// Embedded, the engine shares the machine's cores with this thread and the broker: one parsing thread per insert
+// took less CPU for the same rows than parallel parsing did (bench:ingest). A server keeps its own defaults.
+const embeddedInsertSettings: ClickHouseSettings = {
+  ...insertSettings,
+  max_threads: 1,
+  input_format_parallel_parsing: 0,
+}
 /** Before this, an event time is a default or a unit mistake, not a touchpoint: 2000-01-01. */
 const earliestEventTime = Date.UTC(2000, 0, 1)
 
@@ -138,6 +155,8 @@ export function implausibility(event: CapturedEvent): string | undefined {
  */
 export function recordSteps(registry: SchemaRegistry): {
   decode: Step<Buffer | null, Decoded>
+  /** The decode step for a record whose schema id is already cached, without a promise; undefined otherwise. */
+  decodeCached: (value: Buffer | null) => StepOutcome<Decoded> | undefined
   validate: Step<Decoded, Decoded>
   normalise: Step<{ decoded: Decoded; origin: Origin }, Row>
 } {
@@ -154,6 +173,16 @@ export function recordSteps(registry: SchemaRegistry): {
           throw error
         }
       },
+    },
+    decodeCached(value) {
+      if (value === null) return drop('tombstone (a record without a value)')
+      try {
+        const decoded = decodeEventCached(registry, value)
+        return decoded === undefined ? undefined : ok(decoded)
+      } catch (error) {
+        if (error instanceof OmnistitchError && !error.retriable) return deadLetter(error.code, error.message)
+        throw error
+      }
     },
     validate: {
       name: 'validate',
@@ -206,8 +235,9 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
   const consumer: Consumer = options.kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
-    // Larger fetches mean fewer, larger inserts, which is what ClickHouse wants.
-    maxBytesPerPartition: 4 * 1024 * 1024,
+    // Fetches of 1 MiB a partition (about 5,000 events): the first rows reach the steps sooner, and a round of
+    // fetches is over sooner. Insert size does not depend on it: batches waiting for the store go in together.
+    maxBytesPerPartition: 1024 * 1024,
     maxBytes: 32 * 1024 * 1024,
   })
   const deadLetters: Producer = options.kafka.producer({
@@ -238,6 +268,7 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
     await previous
     return end
   }
+  const settingsOfStore = options.store.mode === 'embedded' ? embeddedInsertSettings : insertSettings
   const stats: LoaderStats = { batches: 0, received: 0, rowsInserted: 0, deadLettered: 0, dropped: 0 }
 
   /** The load step for one table: `write` inserts the rows with the given settings, retried by the policy. */
@@ -254,7 +285,7 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
       async () => {
         try {
           // The same batch inserted again after a crash is dropped by ClickHouse (see 0001_touchpoints.sql).
-          await write({ ...insertSettings, insert_deduplication_token: token })
+          await write({ ...settingsOfStore, insert_deduplication_token: token })
         } catch (error) {
           throw new OmnistitchError(
             'OMNI_ERR_STORE_UNAVAILABLE',
@@ -297,23 +328,218 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
     }
   }
 
+  /** A batch through the record steps, waiting for its load: what to insert and what to count. */
+  interface StepsDone {
+    readonly topic: string
+    readonly partition: number
+    readonly firstOffset: string
+    readonly lastOffset: string
+    readonly received: number
+    readonly touchpoints: readonly string[]
+    readonly costs: readonly AdCostRow[]
+    readonly deadLettered: number
+    readonly dropped: number
+    readonly offsetLag: string
+    readonly stopTimer: (() => void) | undefined
+  }
+
+  /** Batches through the steps, in the order they came, waiting for their load. */
+  const queue: (StepsDone & { readonly generation: number })[] = []
+  /** Per partition, moved on by a failed load: a queued batch of an older generation is read again, not loaded. */
+  const generations = new Map<string, number>()
+  const partitionKey = (topic: string, partition: number) => `${topic}:${partition}`
+  let loading = false
+  let pending = 0
+  const pendingChanged = new Set<() => void>()
+  const maxPending = Math.max(1, options.maxPendingBatches ?? 12)
+  let handlersRunning = 0
+  let stopping = false
+
+  function pendingSettled(): Promise<void> {
+    return new Promise((resolve) => pendingChanged.add(resolve))
+  }
+  function notifyPending(): void {
+    for (const resolve of pendingChanged) resolve()
+    pendingChanged.clear()
+  }
+
+  /**
+   * The load step of a group of batches: one insert per table for the whole group, a stage ledger row per batch, then
+   * one commit of every batch's offsets. Nothing is committed that is not stored.
+   */
+  async function loadGroup(group: readonly StepsDone[]): Promise<void> {
+    const names = group.map((done) => `${done.topic}:${done.partition}:${done.firstOffset}-${done.lastOffset}`)
+    // The same group inserted again after a crash is dropped by ClickHouse (see 0001_touchpoints.sql); one cut
+    // differently is collapsed by the ReplacingMergeTree.
+    const token = group.length === 1 ? (names[0] as string) : createHash('sha256').update(names.join(',')).digest('hex')
+    const touchpoints =
+      group.length === 1 ? (group[0] as StepsDone).touchpoints : group.flatMap((done) => done.touchpoints)
+    const costs = group.flatMap((done) => done.costs)
+    await insert('touchpoints', touchpoints.length, token, (settings) =>
+      insertTabSeparated(options.store, 'touchpoints', touchpointColumns, touchpoints, settings),
+    )
+    await insert('ad_costs', costs.length, token, insertRowsOf('ad_costs', adCostColumns, costs))
+    const recordedAt = new Date().toISOString().replace('T', ' ').replace('Z', '')
+    await insert(
+      'stage_ledger',
+      group.length,
+      token,
+      insertRowsOf(
+        'stage_ledger',
+        ledgerColumns,
+        group.map((done) => ({
+          consumer_group: options.groupId,
+          topic: done.topic,
+          partition: done.partition,
+          first_offset: done.firstOffset,
+          last_offset: done.lastOffset,
+          received: done.received,
+          dead_lettered: done.deadLettered,
+          dropped: done.dropped,
+          loaded: done.touchpoints.length + done.costs.length,
+          recorded_at: recordedAt,
+        })),
+      ),
+    )
+    // Within a partition the group is in offset order: its last batch there holds the partition's commit.
+    const commits = new Map<string, { topic: string; partition: number; offset: string }>()
+    for (const done of group) {
+      const next = (BigInt(done.lastOffset) + 1n).toString()
+      commits.set(partitionKey(done.topic, done.partition), {
+        topic: done.topic,
+        partition: done.partition,
+        offset: next,
+      })
+    }
+    await consumer.commitOffsets([...commits.values()])
+    for (const done of group) {
+      const loaded = done.touchpoints.length + done.costs.length
+      stats.batches += 1
+      stats.received += done.received
+      stats.rowsInserted += loaded
+      stats.deadLettered += done.deadLettered
+      stats.dropped += done.dropped
+      if (metrics) {
+        metrics.records.inc({ topic: done.topic, outcome: 'received' }, done.received)
+        metrics.records.inc({ topic: done.topic, outcome: 'loaded' }, loaded)
+        metrics.records.inc({ topic: done.topic, outcome: 'dead_lettered' }, done.deadLettered)
+        metrics.records.inc({ topic: done.topic, outcome: 'dropped' }, done.dropped)
+        metrics.lag.set({ topic: done.topic, partition: String(done.partition) }, Number(done.offsetLag))
+        done.stopTimer?.()
+      }
+      logger.debug({ partition: done.partition, loaded, dead: done.deadLettered }, 'batch loaded')
+      options.onBatchLoaded?.(loaded)
+    }
+  }
+
+  /**
+   * After a load failed past its retries: rewinds each of its partitions to the first offset it held there, pauses
+   * them (back-pressure: the store did not take the rows, and spinning would not help), and cancels the loads queued
+   * behind it on those partitions. They are read again after the pause, in order.
+   */
+  function rewind(group: readonly StepsDone[], error: unknown): void {
+    const firsts = new Map<string, StepsDone>()
+    for (const done of group) {
+      const key = partitionKey(done.topic, done.partition)
+      if (!firsts.has(key)) firsts.set(key, done)
+    }
+    for (const [key, done] of firsts) {
+      generations.set(key, (generations.get(key) ?? 0) + 1)
+      logger.error(
+        { err: describeError(error), partition: done.partition, from: done.firstOffset },
+        'batch failed; it will be read again',
+      )
+      if (stopping) continue
+      const pauseMs = options.pauseMs ?? 5_000
+      const paused = [{ topic: done.topic, partitions: [done.partition] }]
+      try {
+        consumer.seek({ topic: done.topic, partition: done.partition, offset: done.firstOffset })
+        consumer.pause(paused)
+      } catch (seekError) {
+        // The partition went to another consumer meanwhile: that one reads on from the last commit.
+        logger.warn({ err: describeError(seekError), partition: done.partition }, 'could not rewind the partition')
+        continue
+      }
+      metrics?.pauses.inc({ topic: done.topic })
+      logger.warn({ partition: done.partition, pauseMs }, 'the store did not take the batch; partition paused')
+      setTimeout(() => consumer.resume(paused), pauseMs).unref()
+    }
+  }
+
+  /**
+   * Loads what is queued, a group at a time: while the store works on one group, the next batches go through the
+   * steps and queue up, then go in together. Larger inserts leave fewer parts for ClickHouse to merge: 45,000-row
+   * inserts cost the embedded engine 12-13 µs of CPU a row, 150,000-row inserts 7 µs (docs/ARCHITECTURE.md, D24).
+   */
+  async function runLoads(): Promise<void> {
+    loading = true
+    try {
+      while (queue.length > 0) {
+        const group: StepsDone[] = []
+        let rows = 0
+        while (queue.length > 0) {
+          const next = queue[0] as (typeof queue)[number]
+          const size = next.touchpoints.length + next.costs.length
+          if (group.length > 0 && rows + size > maxGroupRows) break
+          queue.shift()
+          if ((generations.get(partitionKey(next.topic, next.partition)) ?? 0) !== next.generation) {
+            pending -= 1
+            continue
+          }
+          group.push(next)
+          rows += size
+        }
+        if (group.length === 0) continue
+        try {
+          await loadGroup(group)
+        } catch (error) {
+          rewind(group, error)
+        } finally {
+          pending -= group.length
+          notifyPending()
+        }
+      }
+    } finally {
+      loading = false
+      notifyPending()
+    }
+  }
+
+  function queueLoad(done: StepsDone): void {
+    queue.push({ ...done, generation: generations.get(partitionKey(done.topic, done.partition)) ?? 0 })
+    pending += 1
+    if (!loading) void runLoads()
+  }
+
+  /**
+   * One Kafka batch through the record steps on this thread; its load is queued and this returns, so the next fetch
+   * and its record steps overlap the engine's work on this one (off this thread). The batch's offset is resolved for
+   * reading on, but committed only by its load.
+   */
   async function handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload
-    if (batch.isEmpty() || payload.isStale()) return
-    const stopBatch = metrics?.batchSeconds.startTimer({ topic: batch.topic })
+    if (stopping || batch.isEmpty() || payload.isStale()) return
+    const stopTimer = metrics?.batchSeconds.startTimer({ topic: batch.topic })
     const touchpoints: string[] = []
     const costs: AdCostRow[] = []
     const dead: { key: Buffer | null; value: Buffer | null; headers: IHeaders }[] = []
     let dropped = 0
     // One batch at a time through the record steps (they are CPU work on this thread): two batches decoded
-    // interleaved both finish late and leave the store idle meanwhile; one after the other, the first batch is being
-    // inserted (off this thread) while the next is decoded.
+    // interleaved both finish late and leave the store idle meanwhile.
     const endTurn = await recordStepsTurn()
     try {
-      if (payload.isStale()) return
+      if (stopping || payload.isStale()) return
+      let sinceYield = 0
       for (const message of batch.messages) {
+        // The steps are synchronous work chained by resolved promises, which never let the event loop turn: yield to
+        // it now and then, so that queued loads get their files written and their inserts sent (the engine then
+        // works on another thread meanwhile), and network reads and timers are not starved.
+        if (++sinceYield === yieldEvery) {
+          sinceYield = 0
+          await new Promise<void>((resolve) => setImmediate(resolve))
+        }
         const origin = { topic: batch.topic, partition: batch.partition, offset: message.offset }
-        const decoded = await decode.run(message.value)
+        const decoded = steps.decodeCached(message.value) ?? (await decode.run(message.value))
         if (decoded.kind === 'dead-letter') {
           dead.push(deadLetterRecord(message, origin, 'decode', decoded))
           continue
@@ -340,68 +566,34 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
     } finally {
       endTurn()
     }
-    // Dead letters first: if writing them fails, nothing is committed and the whole batch comes back.
+    // Dead letters before the load is queued: if writing them fails, the batch is read again and nothing of it is
+    // committed.
     if (dead.length > 0) {
       await deadLetters.send({ topic: options.deadLetterTopic, acks: -1, messages: dead })
       logger.warn({ count: dead.length, partition: batch.partition }, 'records sent to the dead-letter topic')
     }
-    const token = `${batch.topic}:${batch.partition}:${batch.firstOffset()}-${batch.lastOffset()}`
-    try {
-      await insert('touchpoints', touchpoints.length, token, (settings) =>
-        insertTabSeparated(options.store, 'touchpoints', touchpointColumns, touchpoints, settings),
-      )
-      await insert('ad_costs', costs.length, token, insertRowsOf('ad_costs', adCostColumns, costs))
-      await insert(
-        'stage_ledger',
-        1,
-        token,
-        insertRowsOf('stage_ledger', ledgerColumns, [
-          {
-            consumer_group: options.groupId,
-            topic: batch.topic,
-            partition: batch.partition,
-            first_offset: batch.firstOffset(),
-            last_offset: batch.lastOffset(),
-            received: batch.messages.length,
-            dead_lettered: dead.length,
-            dropped,
-            loaded: touchpoints.length + costs.length,
-            recorded_at: new Date().toISOString().replace('T', ' ').replace('Z', ''),
-          },
-        ]),
-      )
-    } catch (error) {
-      // Back-pressure: the store did not take the batch after the retries. Pause this partition instead of spinning;
-      // the batch is read again from its first offset when it resumes.
-      if (error instanceof OmnistitchError && error.retriable) {
-        const pauseMs = options.pauseMs ?? 5_000
-        const resume = payload.pause()
-        metrics?.pauses.inc({ topic: batch.topic })
-        logger.warn({ partition: batch.partition, pauseMs }, 'the store did not take the batch; partition paused')
-        setTimeout(resume, pauseMs).unref()
-      }
-      throw error
-    }
-    const next = (BigInt(batch.lastOffset()) + 1n).toString()
-    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
+    if (payload.isStale()) return
+    queueLoad({
+      topic: batch.topic,
+      partition: batch.partition,
+      firstOffset: batch.firstOffset() ?? batch.lastOffset(),
+      lastOffset: batch.lastOffset(),
+      received: batch.messages.length,
+      touchpoints,
+      costs,
+      deadLettered: dead.length,
+      dropped,
+      offsetLag: batch.offsetLag() ?? '0',
+      stopTimer,
+    })
     payload.resolveOffset(batch.lastOffset())
-    const loaded = touchpoints.length + costs.length
-    stats.batches += 1
-    stats.received += batch.messages.length
-    stats.rowsInserted += loaded
-    stats.deadLettered += dead.length
-    stats.dropped += dropped
-    if (metrics) {
-      metrics.records.inc({ topic: batch.topic, outcome: 'received' }, batch.messages.length)
-      metrics.records.inc({ topic: batch.topic, outcome: 'loaded' }, loaded)
-      metrics.records.inc({ topic: batch.topic, outcome: 'dead_lettered' }, dead.length)
-      metrics.records.inc({ topic: batch.topic, outcome: 'dropped' }, dropped)
-      metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()))
-      stopBatch?.()
-    }
-    logger.debug({ partition: batch.partition, loaded, dead: dead.length, next }, 'batch loaded')
-    options.onBatchLoaded?.(loaded)
+    while (pending > maxPending) await pendingSettled()
     await payload.heartbeat()
+  }
+
+  /** Resolves when every queued load has finished (stored and committed, or failed and rewound). */
+  async function drain(): Promise<void> {
+    while (pending > 0 || handlersRunning > 0) await pendingSettled()
   }
 
   let started = false
@@ -418,10 +610,11 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        // One batch per partition at a time, up to three partitions at once: while one batch goes through the record
-        // steps, the ones before it are being inserted (the store works off this thread) or wait for the store.
+        // One batch per partition at a time, up to three partitions at once. The record steps take one batch at a
+        // time anyway; a handler waiting for room in the load queue does not hold up the others of the round.
         partitionsConsumedConcurrently: 3,
         eachBatch: async (payload) => {
+          handlersRunning += 1
           try {
             await handleBatch(payload)
           } catch (error) {
@@ -430,6 +623,9 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
               'batch failed; it will be read again',
             )
             throw error
+          } finally {
+            handlersRunning -= 1
+            notifyPending()
           }
         },
       })
@@ -437,7 +633,12 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
       logger.info({ topic: options.topic }, 'loader started')
     },
     async stop() {
+      // Finish what is in hand: no new batch goes through the steps, the ones queued are stored and committed while
+      // this consumer still owns their partitions, and then it leaves the group.
+      stopping = true
+      await drain()
       if (started) await consumer.disconnect()
+      stopping = false
       await deadLetters.disconnect()
       started = false
       logger.info(stats, 'loader stopped')

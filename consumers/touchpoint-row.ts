@@ -318,21 +318,6 @@ export function tsvText(text: string): string {
   return tsvSpecial.test(text) ? text.replace(/[\\\t\n\r]/g, (char) => tsvEscapes[char] as string) : text
 }
 
-/** The fields of a record as JSON, leaving out the given ones: `JSON.stringify` of the rest, built field by field. */
-function jsonWithout(value: Record<string, unknown>, leaveOut: ReadonlySet<string> | undefined): string {
-  let json = '{'
-  // Own fields only, as Object.entries: a decoded Avro record has enumerable methods on its prototype.
-  for (const field of Object.keys(value)) {
-    if (leaveOut?.has(field)) continue
-    const text = JSON.stringify(value[field])
-    // Left out by JSON.stringify as well: undefined, functions, symbols.
-    if (text === undefined) continue
-    // An Avro field name is [A-Za-z_][A-Za-z0-9_]* (avsc refuses others): nothing in it needs JSON escaping.
-    json += json.length === 1 ? `"${field}":${text}` : `,"${field}":${text}`
-  }
-  return `${json}}`
-}
-
 /** Consent flags that were given either way, as JSON: the nulls (never asked) left out. */
 function consentJson(consent: Record<string, unknown>): string {
   let json = '{'
@@ -346,9 +331,28 @@ function consentJson(consent: Record<string, unknown>): string {
   return `${json}}`
 }
 
+/** The details of a record: every field but the envelope's, as JSON (`JSON.stringify` of the rest). */
+function detailsJson(value: Record<string, unknown>): string {
+  // Own fields only, as Object.entries: a decoded Avro record has enumerable methods on its prototype.
+  const details: Record<string, unknown> = {}
+  for (const field of Object.keys(value)) if (!envelopeFields.has(field)) details[field] = value[field]
+  return JSON.stringify(details)
+}
+
+/** Whether a line has exactly `tabs` tabs and no backslash, newline or carriage return: nothing in it to escape. */
+function isPlainLine(line: string, tabs: number): boolean {
+  if (tsvLineSpecial.test(line)) return false
+  let count = 0
+  for (let at = line.indexOf('\t'); at !== -1; at = line.indexOf('\t', at + 1)) count += 1
+  return count === tabs
+}
+const tsvLineSpecial = /[\\\n\r]/
+
 /**
  * The TabSeparated line of `toTouchpointRow(event, origin)` in `touchpointColumns` order, built directly: the loader's
- * hot path, with no row object in between. Same text as the row written through `insertRows` (tested).
+ * hot path, with no row object in between. Same text as the row written through `insertRows` (tested). Values are
+ * written as they are and the line checked once (a stray tab, newline or backslash in any value shows in the count);
+ * only a line that needs it is built again with each value escaped.
  */
 export function toTouchpointTsvLine(
   event: Exclude<CapturedEvent, { family: 'ad-cost' }>,
@@ -361,40 +365,42 @@ export function toTouchpointTsvLine(
   const order = orderOf(event)
   const flat = event.family === 'touchpoint'
   const eventId = event.value.event_id
-  return [
-    tsvText(eventId),
+  const fields = [
+    eventId,
     formatEventTime(event.value.event_time),
     formatEventTime(event.value.received_at),
-    tsvText(event.value.channel),
-    tsvText(event.value.event_type),
-    tsvText(event.family),
-    flat ? '' : tsvText(String(value['source'])),
-    tsvText(identifiers.anonymous_id ?? ''),
-    tsvText(identifiers.device_id ?? ''),
-    tsvText(identifiers.customer_id ?? ''),
-    tsvText(identifiers.email_hash ?? ''),
-    tsvText(identifiers.phone_hash ?? ''),
-    tsvText(identifiers.loyalty_card ?? ''),
-    tsvText(identifiers.order_id ?? ''),
-    tsvText(order.order_key),
-    tsvText(order.placed_channel),
-    tsvText(order.fulfilled_channel),
-    tsvText(utm.source ?? ''),
-    tsvText(utm.medium ?? ''),
-    tsvText(utm.campaign ?? ''),
-    tsvText(utm.content ?? ''),
-    tsvText(utm.term ?? ''),
-    tsvText(strongestIdentifier(identifiers) ?? `event_id:${eventId}`),
+    event.value.channel,
+    event.value.event_type,
+    event.family,
+    flat ? '' : String(value['source']),
+    identifiers.anonymous_id ?? '',
+    identifiers.device_id ?? '',
+    identifiers.customer_id ?? '',
+    identifiers.email_hash ?? '',
+    identifiers.phone_hash ?? '',
+    identifiers.loyalty_card ?? '',
+    identifiers.order_id ?? '',
+    order.order_key,
+    order.placed_channel,
+    order.fulfilled_channel,
+    utm.source ?? '',
+    utm.medium ?? '',
+    utm.campaign ?? '',
+    utm.content ?? '',
+    utm.term ?? '',
+    strongestIdentifier(identifiers) ?? `event_id:${eventId}`,
     formatMinorUnits(money.revenue),
     formatMinorUnits(money.amount),
-    tsvText(money.currency),
-    flat ? '{}' : tsvText(consentJson(value['consent'] as Record<string, unknown>)),
-    flat ? '{}' : tsvText(jsonWithout(value, envelopeFields)),
+    money.currency,
+    flat ? '{}' : consentJson(value['consent'] as Record<string, unknown>),
+    flat ? '{}' : detailsJson(value),
     String(origin.schemaId),
-    tsvText(origin.topic),
+    origin.topic,
     String(origin.partition),
-    tsvText(origin.offset),
-  ].join('\t')
+    origin.offset,
+  ]
+  const line = fields.join('\t')
+  return isPlainLine(line, fields.length - 1) ? line : fields.map(tsvText).join('\t')
 }
 
 /** `2026-11-22` from days since the epoch. */

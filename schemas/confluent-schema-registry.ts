@@ -60,6 +60,8 @@ export function createConfluentSchemaRegistry(options: ConfluentRegistryOptions)
   )
   const writers = new Map<string, Promise<WriterSchema>>()
   const readers = new Map<number, Promise<ReaderSchema>>()
+  /** The readers looked up so far, for `cachedReader`. */
+  const ready = new Map<number, ReaderSchema>()
 
   const unavailable = (what: string, error: unknown) => {
     // The package's errors read "omnistitch - <registry message>", and mappersmith reports a connection that failed
@@ -147,6 +149,7 @@ export function createConfluentSchemaRegistry(options: ConfluentRegistryOptions)
           throw unavailable(`registering ${entry.subject}`, error)
         }
       }),
+    cachedReader: (id) => ready.get(id),
     readerFor: (id) =>
       cached(readers, id, async () => {
         const found = await fetchSchemaById(id)
@@ -167,7 +170,9 @@ export function createConfluentSchemaRegistry(options: ConfluentRegistryOptions)
             { cause: error },
           )
         }
-        return readerForWriter(catalog, id, writer)
+        const reader = readerForWriter(catalog, id, writer)
+        ready.set(id, reader)
+        return reader
       }),
   }
 }
