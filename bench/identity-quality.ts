@@ -47,6 +47,8 @@ process.stdout.write(
     recall: Number(score.recall.toFixed(4)),
     linkable_share: Number((score.linkable?.linkable_share ?? 0).toFixed(4)),
     recall_of_linkable: Number((score.linkable?.recall ?? 0).toFixed(4)),
+    bcubed_precision: Number(score.bcubed.precision.toFixed(4)),
+    bcubed_recall: Number(score.bcubed.recall.toFixed(4)),
     shared_identifiers: shared.length,
     shared_quarantined: shared.filter((entry) => quarantined.has(`${entry.kind}:${entry.value}`)).length,
     conflicts: resolution.conflicts.length,

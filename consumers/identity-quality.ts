@@ -17,6 +17,13 @@ export interface StitchingScore {
   /** Identifiers scored: those resolved that have exactly one true owner. */
   readonly identifiers: number
   /**
+   * B-cubed precision and recall (Bagga and Baldwin), the per-identifier view of identifier-to-person: for each
+   * identifier, the share of its resolved person's identifiers that are truly its person's (precision) and the share
+   * of its true person's identifiers that its resolved person holds (recall), averaged over identifiers. Pairwise
+   * scores weigh a person by the square of its identifier count; these weigh every identifier once.
+   */
+  readonly bcubed: { readonly precision: number; readonly recall: number }
+  /**
    * Recall over the pairs the events can link at all: two identifiers of one person that are connected by events
    * carrying them together (directly or through other identifiers, shared and junk ones excepted). Present when the
    * edges were given. A pair no event connects (a cookie of a browser the person never logged in or bought from)
@@ -42,6 +49,7 @@ export function scoreStitching(
       .map((entry) => [`${entry.kind}:${entry.value}`, entry.person_ids[0] ?? '']),
   )
   const both = new Map<string, number>()
+  const cells = new Map<string, { person: string; truePerson: string }>()
   const predicted = new Map<string, number>()
   const actual = new Map<string, number>()
   let identifiers = 0
@@ -51,6 +59,7 @@ export function scoreStitching(
     identifiers += 1
     const pair = `${person}|${truePerson}`
     both.set(pair, (both.get(pair) ?? 0) + 1)
+    if (!cells.has(pair)) cells.set(pair, { person, truePerson })
     predicted.set(person, (predicted.get(person) ?? 0) + 1)
     actual.set(truePerson, (actual.get(truePerson) ?? 0) + 1)
   }
@@ -58,10 +67,21 @@ export function scoreStitching(
   const together = pairs(both)
   const predictedPairs = pairs(predicted)
   const actualPairs = pairs(actual)
+  let bcubedPrecision = 0
+  let bcubedRecall = 0
+  for (const [pair, count] of both) {
+    const { person, truePerson } = cells.get(pair) ?? { person: '', truePerson: '' }
+    bcubedPrecision += (count * count) / (predicted.get(person) ?? count)
+    bcubedRecall += (count * count) / (actual.get(truePerson) ?? count)
+  }
   const score = {
     precision: predictedPairs === 0 ? 1 : together / predictedPairs,
     recall: actualPairs === 0 ? 1 : together / actualPairs,
     identifiers,
+    bcubed: {
+      precision: identifiers === 0 ? 1 : bcubedPrecision / identifiers,
+      recall: identifiers === 0 ? 1 : bcubedRecall / identifiers,
+    },
   }
   if (edges === undefined) return score
 
