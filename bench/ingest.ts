@@ -113,6 +113,7 @@ const count = async () =>
     )
   )[0] ?? { touchpoints: 0, costs: 0 }
 const loadStart = performance.now()
+const cpuStart = process.cpuUsage()
 await loader.start()
 for (;;) {
   const counted = await count()
@@ -120,6 +121,7 @@ for (;;) {
   await new Promise((resolve) => setTimeout(resolve, 100))
 }
 const loadSeconds = (performance.now() - loadStart) / 1000
+const cpu = process.cpuUsage(cpuStart)
 const batches = loader.stats.batches
 await loader.stop()
 log(`pipeline: ${loadSeconds.toFixed(1)} s`)
@@ -149,6 +151,8 @@ process.stdout.write(
     read_only_events_per_second: perSecond(readSeconds),
     ratio_to_read_only: Number((readSeconds / loadSeconds).toFixed(3)),
     seconds: Number(loadSeconds.toFixed(2)),
+    // CPU of this process (the Node thread and the embedded engine's threads) while the pipeline ran; not the broker's.
+    pipeline_cpu_seconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
     read_only_seconds: Number(readSeconds.toFixed(2)),
     produce_events_per_second: perSecond(produceSeconds),
     partitions,
