@@ -13,6 +13,8 @@ import {
   serveCommand,
   startCommand,
 } from './commands.ts'
+import { attributionCommand, type AttributionCommandOptions } from './attribution-command.ts'
+import { attributionModels } from '../queries/models/attribution.ts'
 import { importCommand, type ImportCommandOptions } from './import-commands.ts'
 import { simulateCommand, type SimulateCommandOptions } from './simulate-command.ts'
 import { schemasCheckCommand, schemasRegisterCommand, schemasTypesCommand } from './schema-commands.ts'
@@ -147,6 +149,20 @@ identityCommand
   .action(async (identifier: string, options: { reason: string }) =>
     identitySplitCommand(context(), identifier, { reason: options.reason, undo: true }),
   )
+
+program
+  .command('attribution')
+  .description(
+    'Attribute conversions to channels over a file of paths (ChannelAttribution layout: path;total_conversions;total_conversion_value;total_null, channels joined by " > ").',
+  )
+  .requiredOption('--paths <file>', 'the path file; ; or , between fields')
+  .requiredOption('--model <model>', attributionModels.join(', '))
+  .option('--order <k>', 'markov: states remember the last k channels, 1 to 3', wholeNumber)
+  .option('--half-life <n>', 'time_decay: the half-life, in touches before the conversion (default 7)', Number)
+  .option('--position-weights <first/middle/last>', 'position_based: percentages (default 40/20/40)')
+  .option('--collapse-repeats', 'count repeated touches of one channel in a row once')
+  .option('--format <format>', 'json or csv', 'json')
+  .action((options: AttributionCommandOptions) => attributionCommand(options))
 
 const schemasCommand = program
   .command('schemas')

@@ -76,6 +76,11 @@ export const errorCatalogue = {
     summary: 'An unexpected failure; the server log has the details.',
   },
   OMNI_ERR_API_NOT_READY: { status: 503, retriable: true, summary: 'A dependency of the API is not reachable.' },
+  OMNI_ERR_PATHS_INVALID: {
+    status: 400,
+    retriable: false,
+    summary: 'A file of attribution paths, or a model option, cannot be read.',
+  },
 } as const satisfies Record<string, { status: number; retriable: boolean; summary: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue

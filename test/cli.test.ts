@@ -28,11 +28,29 @@ describe('the omnistitch command', () => {
     [['import', 'costs'], /Import daily ad costs/],
     [['simulate'], /--customers <n>[\s\S]*--seed <n>[\s\S]*--out <dir>[\s\S]*--format <format>/],
     [['schemas', 'check'], /Prove every version reads all earlier ones/],
+    [['attribution'], /--paths <file>[\s\S]*--model <model>[\s\S]*--order <k>[\s\S]*--format <format>/],
   ])('prints help for %j', async (args, text) => {
     const result = await runCli([...args, '--help'])
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/Usage: omnistitch/)
     expect(result.stdout).toMatch(text)
+  })
+
+  it('attributes a path file in JSON and CSV, and names a bad option', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-paths-'))
+    const file = path.join(dir, 'paths.csv')
+    fs.writeFileSync(file, 'path;total_conversions;total_conversion_value;total_null\nA > B;2;100;3\nB;1;30;1\n')
+    const json = await runCli(['attribution', '--paths', file, '--model', 'last_touch'])
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toEqual({
+      model: 'last_touch',
+      channels: [{ channel: 'B', conversions: 3, value: 130 }],
+    })
+    const csv = await runCli(['attribution', '--paths', file, '--model', 'first_touch', '--format', 'csv'])
+    expect(csv.stdout).toBe('channel,conversions,value\nA,2,100\nB,1,30\n')
+    const bad = await runCli(['attribution', '--paths', file, '--model', 'markov', '--order', '5'])
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr).toMatch(/order: expected 1, 2 or 3 \(got 5\)/)
   })
 
   it('fails fast on a bad configuration value, naming the variable and what it accepts', async () => {
