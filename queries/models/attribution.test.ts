@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { mulberry32 } from '../../producers/simulator/random.ts'
 import { hasErrorCode } from '../../runtime/errors.ts'
 import {
   attribute,
@@ -27,18 +28,6 @@ function expectCredits(result: AttributionResult, expected: Record<string, [numb
   for (const [channel, [conversions, value]] of Object.entries(expected)) {
     expect(actual[channel]?.[0], `${channel} conversions`).toBeCloseTo(conversions, 9)
     expect(actual[channel]?.[1], `${channel} value`).toBeCloseTo(value, 9)
-  }
-}
-
-/** A small deterministic generator (mulberry32), so the Monte Carlo checks are repeatable. */
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
 
@@ -131,7 +120,7 @@ describe('Markov chain attribution', () => {
   })
 
   it('agrees with a Monte Carlo walk of the same chain, with and without each channel', () => {
-    const next = random(7)
+    const next = mulberry32(7)
     const channels = ['search', 'email', 'social', 'store']
     const generated: PathCount[] = []
     for (let index = 0; index < 60; index++) {
@@ -226,7 +215,7 @@ describe('Shapley value over channel sets', () => {
   })
 
   it('matches enumeration of every coalition on random journeys over six channels', () => {
-    const next = random(11)
+    const next = mulberry32(11)
     const channels = ['a', 'b', 'c', 'd', 'e', 'f']
     const paths: PathCount[] = Array.from({ length: 40 }, () => {
       const length = 1 + Math.floor(next() * 5)
