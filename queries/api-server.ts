@@ -1,10 +1,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
-import { formatDateTime64 } from '../runtime/clickhouse-values.ts'
 import { OmnistitchError, describeError } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { Registry } from 'prom-client'
+import { registerAttributionRoute } from './attribution-route.ts'
 import { loadSql } from './sql-files.ts'
+import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 export interface ApiServerOptions {
   readonly store: Store
@@ -16,7 +17,6 @@ export interface ApiServerOptions {
 }
 
 const channelStatsSql = loadSql('channel-stats')
-const dayMs = 24 * 60 * 60 * 1000
 
 /** Settings on every metric query: a bounded cost, whatever the request. */
 const metricQuerySettings = {
@@ -105,14 +105,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: {
-            from: {
-              type: 'string',
-              format: 'date-time',
-              description: 'Start of the range, inclusive (default: 30 days before `to`).',
-            },
-            to: { type: 'string', format: 'date-time', description: 'End of the range, exclusive (default: now).' },
-          },
+          properties: timeRangeProperties,
         },
         response: {
           200: {
@@ -138,20 +131,18 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
       },
     },
     async (request) => {
-      const to = request.query.to === undefined ? Date.now() : Date.parse(request.query.to)
-      const from = request.query.from === undefined ? to - 30 * dayMs : Date.parse(request.query.from)
-      if (from >= to) {
-        throw new OmnistitchError('OMNI_ERR_API_BAD_PARAMETER', 'querystring parameter "from" must be before "to"')
-      }
+      const range = timeRangeOf(request.query)
       const channels = await queryRows<{ channel: string; events: number; persons: number }>(
         options.store,
         channelStatsSql,
-        { from: formatDateTime64(from), to: formatDateTime64(to) },
+        range.params,
         metricQuerySettings,
       )
-      return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), channels }
+      return { from: range.from, to: range.to, channels }
     },
   )
+
+  registerAttributionRoute(app, options.store, metricQuerySettings)
 
   return app
 }

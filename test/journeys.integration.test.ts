@@ -1,4 +1,3 @@
-import crypto from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Kafka } from 'kafkajs'
 import { defaultIdentityRules } from '../consumers/identity-graph.ts'
@@ -9,9 +8,9 @@ import { migrate } from '../runtime/clickhouse-migrations.ts'
 import { createPipelineMetrics } from '../runtime/metrics.ts'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { ensureTopics } from '../runtime/kafka-client.ts'
-import type { CapturedEvent, Family } from '../schemas/capture-events.ts'
+import type { CapturedEvent } from '../schemas/capture-events.ts'
 import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
-import { event } from './fixtures/events.ts'
+import { eventAt, webOrder } from './fixtures/events.ts'
 import { openTestStore, testKafka, testLogger, uniqueName, waitFor } from './helpers.ts'
 
 const registry = createEmbeddedSchemaRegistry()
@@ -19,31 +18,14 @@ const day = 86_400_000
 const minute = 60_000
 const t0 = Date.parse('2026-05-01T10:00:00Z')
 
-/** One event of a family at `at`, received a second later unless `receivedAt` says otherwise. */
-function touch(
-  family: Exclude<Family, 'ad-cost'>,
-  at: number,
-  fields: Record<string, unknown>,
-  receivedAt = at + 1000,
-): Exclude<CapturedEvent, { family: 'ad-cost' }> {
-  return event(family, {
-    event_id: crypto.randomUUID(),
-    event_time: at,
-    received_at: receivedAt,
-    ...fields,
-  }) as Exclude<CapturedEvent, { family: 'ad-cost' }>
-}
+const touch = eventAt
 
 const ids = (fields: Record<string, string>) => ({ identifiers: fields })
 const order = (at: number, type: string, amount: number, extra: Record<string, unknown> = {}) =>
   touch('order', at, {
-    channel: 'web',
+    ...webOrder,
     event_type: type,
-    source: 'oms',
     amount_minor: amount,
-    currency: 'RUB',
-    placed_channel: 'web',
-    fulfilled_channel: 'courier',
     ...ids({ customer_id: 'C-anna', email_hash: 'e-anna', order_id: 'O-1' }),
     ...extra,
   })

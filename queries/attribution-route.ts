@@ -1,0 +1,214 @@
+import type { FastifyInstance } from 'fastify'
+import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
+import { OmnistitchError } from '../runtime/errors.ts'
+import { attribute, attributionModels, type AttributionModel, type AttributionOptions } from './models/attribution.ts'
+import type { PathCount } from './models/paths.ts'
+import { loadSql } from './sql-files.ts'
+import { timeRangeOf, timeRangeProperties } from './time-range.ts'
+
+const pathsSql = loadSql('attribution-paths')
+const spendSql = loadSql('ad-spend')
+
+interface AttributionQuery {
+  from?: string
+  to?: string
+  models?: string
+  order?: number
+  half_life?: number
+  position_weights?: string
+  collapse_repeats?: boolean
+}
+
+/** A channel's credit under one model, with what its advertising cost in the range. */
+export interface CreditedChannel {
+  channel: string
+  conversions: number
+  value: number
+  /** The channel's share of the credited conversions. */
+  share: number
+  spend: number
+  /** Cost per credited conversion; null without spend or without conversions. */
+  cpa: number | null
+  /** Credited revenue per unit of spend; null without spend. */
+  roas: number | null
+  /** (Credited revenue − spend) / spend; null without spend. */
+  romi: number | null
+}
+
+const nullableNumber = { type: ['number', 'null'] } as const
+
+const creditSchema = {
+  type: 'object',
+  properties: {
+    channel: { type: 'string' },
+    conversions: { type: 'number' },
+    value: { type: 'number' },
+    share: { type: 'number' },
+    spend: { type: 'number' },
+    cpa: nullableNumber,
+    roas: nullableNumber,
+    romi: nullableNumber,
+  },
+} as const
+
+function bad(message: string): OmnistitchError {
+  return new OmnistitchError('OMNI_ERR_API_BAD_PARAMETER', message)
+}
+
+/** Parses `models=a,b`: every name must be a model; the default is all of them. */
+function parseModels(raw: string | undefined): AttributionModel[] {
+  if (raw === undefined || raw.trim() === '') return [...attributionModels]
+  const names = raw.split(',').map((name) => name.trim())
+  for (const name of names) {
+    if (!attributionModels.includes(name as AttributionModel)) {
+      throw bad(`querystring parameter "models": expected names from ${attributionModels.join(', ')} (got "${name}")`)
+    }
+  }
+  return [...new Set(names)] as AttributionModel[]
+}
+
+/**
+ * `GET /v1/attribution`: the journeys that ended in a range, aggregated by path, through one or more attribution
+ * models, with each channel's ad spend joined (CPA, ROAS, ROMI). The models are `queries/models/attribution.ts`, the
+ * same code as `omnistitch attribution`; the SQL is `queries/sql/attribution-paths.sql` and `ad-spend.sql`.
+ */
+export function registerAttributionRoute(
+  app: FastifyInstance,
+  store: Store,
+  settings: Record<string, string | number>,
+): void {
+  app.get<{ Querystring: AttributionQuery }>(
+    '/v1/attribution',
+    {
+      schema: {
+        description:
+          'Credit for conversions and revenue per channel under attribution models, over journeys that ended in a range.',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...timeRangeProperties,
+            models: {
+              type: 'string',
+              description: `Comma-separated: ${attributionModels.join(', ')} (default: all).`,
+            },
+            order: { type: 'integer', minimum: 1, maximum: 3, description: 'Markov: states remember k channels.' },
+            half_life: {
+              type: 'number',
+              exclusiveMinimum: 0,
+              description: 'Time decay: half-life in touches before the conversion (default 7).',
+            },
+            position_weights: {
+              type: 'string',
+              pattern: '^\\d+(\\.\\d+)?/\\d+(\\.\\d+)?/\\d+(\\.\\d+)?$',
+              description: 'Position-based: first/middle/last percentages (default 40/20/40).',
+            },
+            collapse_repeats: {
+              type: 'boolean',
+              description: 'Count repeated touches of one channel in a row once (default false).',
+            },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              from: { type: 'string' },
+              to: { type: 'string' },
+              journeys: { type: 'integer' },
+              conversions: { type: 'number' },
+              value: { type: 'number' },
+              spend: { type: 'number' },
+              models: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    model: { type: 'string' },
+                    channels: { type: 'array', items: creditSchema },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const query = request.query
+      const range = timeRangeOf(query)
+      const models = parseModels(query.models)
+      let positionWeights: [number, number, number] | undefined
+      if (query.position_weights !== undefined) {
+        positionWeights = query.position_weights.split('/').map((part) => Number(part) / 100) as [
+          number,
+          number,
+          number,
+        ]
+        if (Math.abs(positionWeights[0] + positionWeights[1] + positionWeights[2] - 1) > 1e-9) {
+          throw bad(`querystring parameter "position_weights": expected percentages adding up to 100`)
+        }
+      }
+      const options: AttributionOptions = {
+        ...(query.order === undefined ? {} : { order: query.order }),
+        ...(query.half_life === undefined ? {} : { halfLife: query.half_life }),
+        ...(positionWeights === undefined ? {} : { positionWeights }),
+        collapseRepeats: query.collapse_repeats ?? false,
+      }
+      const [rows, spendRows] = await Promise.all([
+        queryRows<{ path: string[]; conversions: number; value: number; nulls: number }>(
+          store,
+          pathsSql,
+          range.params,
+          settings,
+        ),
+        queryRows<{ channel: string; spend: number }>(store, spendSql, range.params, settings),
+      ])
+      const paths: PathCount[] = rows.map((row) => ({
+        channels: row.path,
+        conversions: row.conversions,
+        value: row.value,
+        nulls: row.nulls,
+      }))
+      const spend = new Map(spendRows.map((row) => [row.channel, row.spend]))
+      const conversions = paths.reduce((sum, path) => sum + path.conversions, 0)
+      return {
+        from: range.from,
+        to: range.to,
+        journeys: paths.reduce((sum, path) => sum + path.conversions + path.nulls, 0),
+        conversions,
+        value: paths.reduce((sum, path) => sum + path.value, 0),
+        spend: spendRows.reduce((sum, row) => sum + row.spend, 0),
+        models: models.map((model) => ({
+          model,
+          channels: withCosts(attribute(paths, model, options).channels, spend, conversions),
+        })),
+      }
+    },
+  )
+}
+
+/** Each credited channel with its share and its spend, CPA, ROAS and ROMI; channels with spend and no credit too. */
+export function withCosts(
+  credits: readonly { channel: string; conversions: number; value: number }[],
+  spend: ReadonlyMap<string, number>,
+  totalConversions: number,
+): CreditedChannel[] {
+  const channels = new Map(credits.map((credit) => [credit.channel, credit]))
+  for (const channel of spend.keys()) {
+    if (!channels.has(channel)) channels.set(channel, { channel, conversions: 0, value: 0 })
+  }
+  return [...channels.values()].map(({ channel, conversions, value }) => {
+    const cost = spend.get(channel) ?? 0
+    return {
+      channel,
+      conversions,
+      value,
+      share: totalConversions > 0 ? conversions / totalConversions : 0,
+      spend: cost,
+      cpa: cost > 0 && conversions > 0 ? cost / conversions : null,
+      roas: cost > 0 ? value / cost : null,
+      romi: cost > 0 ? (value - cost) / cost : null,
+    }
+  })
+}
