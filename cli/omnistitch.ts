@@ -16,6 +16,7 @@ import {
 import { attributionCommand, type AttributionCommandOptions } from './attribution-command.ts'
 import { attributionModels } from '../queries/models/attribution.ts'
 import { importCommand, type ImportCommandOptions } from './import-commands.ts'
+import { ltvFitCommand, type LtvFitCommandOptions } from './ltv-command.ts'
 import { simulateCommand, type SimulateCommandOptions } from './simulate-command.ts'
 import { schemasCheckCommand, schemasRegisterCommand, schemasTypesCommand } from './schema-commands.ts'
 
@@ -163,6 +164,17 @@ program
   .option('--collapse-repeats', 'count repeated touches of one channel in a row once')
   .option('--format <format>', 'json or csv', 'json')
   .action((options: AttributionCommandOptions) => attributionCommand(options))
+
+program
+  .command('ltv')
+  .description('Customer lifetime value models.')
+  .command('fit')
+  .description(
+    'Fit BG/NBD and Gamma-Gamma by maximum likelihood to a per-customer table in the lifetimes layout (id, frequency, recency, T, optional monetary_value).',
+  )
+  .requiredOption('--summary <file>', 'the per-customer table; , or ; between fields')
+  .option('--format <format>', 'json', 'json')
+  .action((options: LtvFitCommandOptions) => ltvFitCommand(options))
 
 const schemasCommand = program
   .command('schemas')

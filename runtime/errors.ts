@@ -76,6 +76,11 @@ export const errorCatalogue = {
     summary: 'An unexpected failure; the server log has the details.',
   },
   OMNI_ERR_API_NOT_READY: { status: 503, retriable: true, summary: 'A dependency of the API is not reachable.' },
+  OMNI_ERR_SUMMARY_INVALID: {
+    status: 400,
+    retriable: false,
+    summary: 'A per-customer summary file for LTV fitting cannot be read.',
+  },
   OMNI_ERR_PATHS_INVALID: {
     status: 400,
     retriable: false,

@@ -2,6 +2,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { parseCustomerSummaries } from '../queries/models/customer-summaries.ts'
+import { fitBgNbd } from '../queries/models/ltv.ts'
+import { drawCustomers } from './fixtures/customers.ts'
 import { collectOutput, exited, isRunning, spawnTs } from './processes.ts'
 
 async function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -28,6 +31,7 @@ describe('the omnistitch command', () => {
     [['import', 'costs'], /Import daily ad costs/],
     [['simulate'], /--customers <n>[\s\S]*--seed <n>[\s\S]*--out <dir>[\s\S]*--format <format>/],
     [['schemas', 'check'], /Prove every version reads all earlier ones/],
+    [['ltv', 'fit'], /--summary <file>[\s\S]*--format <format>/],
     [['attribution'], /--paths <file>[\s\S]*--model <model>[\s\S]*--order <k>[\s\S]*--format <format>/],
   ])('prints help for %j', async (args, text) => {
     const result = await runCli([...args, '--help'])
@@ -51,6 +55,32 @@ describe('the omnistitch command', () => {
     const bad = await runCli(['attribution', '--paths', file, '--model', 'markov', '--order', '5'])
     expect(bad.code).not.toBe(0)
     expect(bad.stderr).toMatch(/order: expected 1, 2 or 3 \(got 5\)/)
+  })
+
+  it('fits BG/NBD and Gamma-Gamma to a summary file as the library does, and names a bad line', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-ltv-'))
+    const file = path.join(dir, 'summary.csv')
+    const rows = drawCustomers(500, 5, { r: 0.9, alpha: 40, a: 0.8, b: 4, p: 6, q: 4, v: 720 }).map(
+      (customer, index) =>
+        `c${index},${customer.frequency},${customer.recency},${customer.T},${customer.monetaryValue?.toFixed(2) ?? 0}`,
+    )
+    const text = `customer_id,frequency,recency,T,monetary_value\n${rows.join('\n')}\n`
+    fs.writeFileSync(file, text)
+    const result = await runCli(['ltv', 'fit', '--summary', file])
+    expect(result.code, result.stderr).toBe(0)
+    const printed = JSON.parse(result.stdout) as {
+      bgnbd: Record<string, number>
+      gamma_gamma: Record<string, number>
+    }
+    expect(Object.keys(printed.bgnbd)).toEqual(['r', 'alpha', 'a', 'b', 'loglik'])
+    expect(Object.keys(printed.gamma_gamma)).toEqual(['p', 'q', 'v'])
+    const expected = fitBgNbd(parseCustomerSummaries(text))
+    expect(printed.bgnbd['r']).toBeCloseTo(expected.parameters.r, 5)
+    expect(printed.bgnbd['loglik']).toBeCloseTo(expected.logLikelihood, 3)
+    fs.writeFileSync(file, 'id,frequency,recency,T\nc1,2,40,30\n')
+    const bad = await runCli(['ltv', 'fit', '--summary', file])
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr).toMatch(/line 2, recency: expected no more than T \(40 > 30\)/)
   })
 
   it('fails fast on a bad configuration value, naming the variable and what it accepts', async () => {

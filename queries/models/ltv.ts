@@ -1,0 +1,205 @@
+import gammaln from '@stdlib/math-base-special-gammaln'
+import { invert, nelderMead, numericalHessian } from './optimize.ts'
+
+/**
+ * One customer's purchase history in the layout of lifetimes' `summary_data_from_transaction_data`: `frequency`
+ * repeat purchases (the first one not counted), the last at `recency` after the first, observed for `T` since the
+ * first (recency and T in one unit of time, days here), and the mean value of the repeat purchases.
+ */
+export interface CustomerSummary {
+  readonly frequency: number
+  readonly recency: number
+  readonly T: number
+  readonly monetaryValue?: number | undefined
+}
+
+/** BG/NBD (Fader, Hardie and Lee 2005): purchase rate λ ~ Gamma(r, α), dropout after a purchase p ~ Beta(a, b). */
+export interface BgNbdParameters {
+  readonly r: number
+  readonly alpha: number
+  readonly a: number
+  readonly b: number
+}
+
+/** Gamma-Gamma (Fader, Hardie and Lee 2005): a purchase's value ~ Gamma(p, ν), ν ~ Gamma(q, v). */
+export interface GammaGammaParameters {
+  readonly p: number
+  readonly q: number
+  readonly v: number
+}
+
+export interface Fit<P> {
+  readonly parameters: P
+  /** Standard errors from the inverse of the observed information (the Hessian of −log-likelihood at the optimum). */
+  readonly standardErrors: { readonly [K in keyof P]: number }
+  readonly logLikelihood: number
+  readonly customers: number
+  readonly iterations: number
+  readonly converged: boolean
+}
+
+function logAddExp(x: number, y: number): number {
+  const high = Math.max(x, y)
+  return high + Math.log(Math.exp(x - high) + Math.exp(y - high))
+}
+
+/**
+ * One customer's BG/NBD log-likelihood, equation (6) of Fader, Hardie and Lee (2005), "Counting your customers the
+ * easy way", in logs:
+ * L = B(a, b+x)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+T)^(r+x)) + [x > 0] B(a+1, b+x−1)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+tx)^(r+x)).
+ */
+export function bgnbdLogLikelihood(parameters: BgNbdParameters, customer: CustomerSummary): number {
+  const { r, alpha, a, b } = parameters
+  const { frequency: x, recency: tx, T } = customer
+  const common = gammaln(r + x) - gammaln(r) + r * Math.log(alpha)
+  const beta = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+  const stillAlive = -(r + x) * Math.log(alpha + T)
+  if (x === 0) return common + beta + stillAlive
+  const goneAfterLast = Math.log(a) - Math.log(b + x - 1) - (r + x) * Math.log(alpha + tx)
+  return common + beta + logAddExp(stillAlive, goneAfterLast)
+}
+
+/**
+ * One customer's Gamma-Gamma log-likelihood of the mean value m of x repeat purchases (Fader, Hardie and Lee 2005,
+ * "RFM and CLV"): f(m | p, q, v, x) = Γ(px+q) / (Γ(px) Γ(q)) · v^q m^(px−1) x^(px) / (v + m x)^(px+q).
+ */
+export function gammaGammaLogLikelihood(parameters: GammaGammaParameters, x: number, m: number): number {
+  const { p, q, v } = parameters
+  return (
+    gammaln(p * x + q) -
+    gammaln(p * x) -
+    gammaln(q) +
+    q * Math.log(v) +
+    (p * x - 1) * Math.log(m) +
+    p * x * Math.log(x) -
+    (p * x + q) * Math.log(v + m * x)
+  )
+}
+
+/** Customers with the same history, counted once: the likelihood is a sum over customers. */
+function grouped<K extends string>(
+  keys: readonly K[],
+  rows: readonly Record<K, number>[],
+): { key: number[]; n: number }[] {
+  const groups = new Map<string, { key: number[]; n: number }>()
+  for (const row of rows) {
+    const key = keys.map((name) => row[name])
+    const id = key.join(',')
+    const group = groups.get(id)
+    if (group) group.n += 1
+    else groups.set(id, { key, n: 1 })
+  }
+  return [...groups.values()]
+}
+
+/**
+ * Maximum likelihood over positive parameters: Nelder-Mead on their logs (as lifetimes does), polished by a second
+ * run from the first one's optimum, then standard errors from the Hessian in the parameters themselves.
+ */
+function fitPositive<K extends string>(
+  names: readonly K[],
+  start: readonly number[],
+  logLikelihood: (values: number[]) => number,
+  customers: number,
+): Fit<Record<K, number>> {
+  const negative = (logs: number[]) => -logLikelihood(logs.map(Math.exp))
+  let result = nelderMead(negative, start.map(Math.log))
+  result = nelderMead(negative, result.x)
+  const values = result.x.map(Math.exp)
+  const covariance = invert(numericalHessian((point) => -logLikelihood(point), values))
+  const pick = (list: readonly number[]) =>
+    Object.fromEntries(names.map((name, i) => [name, list[i] as number])) as Record<K, number>
+  return {
+    parameters: pick(values),
+    standardErrors: pick(covariance.map((row, i) => Math.sqrt(Math.max(0, row[i] as number)))),
+    logLikelihood: -result.value,
+    customers,
+    iterations: result.iterations,
+    converged: result.converged,
+  }
+}
+
+/** Fits BG/NBD to customer summaries by maximum likelihood. */
+export function fitBgNbd(customers: readonly CustomerSummary[]): Fit<BgNbdParameters> {
+  const groups = grouped(
+    ['frequency', 'recency', 'T'],
+    customers.map(({ frequency, recency, T }) => ({ frequency, recency, T })),
+  )
+  const byFrequency = new Map<number, typeof groups>()
+  for (const group of groups) {
+    const x = group.key[0] as number
+    const rows = byFrequency.get(x) ?? []
+    rows.push(group)
+    byFrequency.set(x, rows)
+  }
+  const meanT = customers.reduce((sum, customer) => sum + customer.T, 0) / Math.max(1, customers.length)
+  return fitPositive(
+    ['r', 'alpha', 'a', 'b'],
+    [1, Math.max(1, meanT / 4), 1, 1],
+    ([r, alpha, a, b]) => {
+      // bgnbdLogLikelihood summed, with the log-gamma terms (which depend on x only) computed once per frequency.
+      const [rr, al, aa, bb] = [r as number, alpha as number, a as number, b as number]
+      const shared = gammaln(aa + bb) - gammaln(bb) - gammaln(rr) + rr * Math.log(al)
+      let total = 0
+      for (const [x, rows] of byFrequency) {
+        const common = shared + gammaln(rr + x) + gammaln(bb + x) - gammaln(aa + bb + x)
+        const dropTerm = x > 0 ? Math.log(aa) - Math.log(bb + x - 1) : 0
+        for (const { key, n } of rows) {
+          const [, recency, T] = key as [number, number, number]
+          const stillAlive = -(rr + x) * Math.log(al + T)
+          total +=
+            n *
+            (x === 0
+              ? common + stillAlive
+              : common + logAddExp(stillAlive, dropTerm - (rr + x) * Math.log(al + recency)))
+        }
+      }
+      return total
+    },
+    customers.length,
+  )
+}
+
+/** Fits Gamma-Gamma to the customers with repeat purchases and a positive mean value. */
+export function fitGammaGamma(customers: readonly CustomerSummary[]): Fit<GammaGammaParameters> {
+  const buyers = customers.filter((customer) => customer.frequency > 0 && (customer.monetaryValue ?? 0) > 0)
+  const meanValue =
+    buyers.reduce((sum, customer) => sum + (customer.monetaryValue ?? 0), 0) / Math.max(1, buyers.length)
+  const byFrequency = new Map<number, number[]>()
+  for (const { frequency, monetaryValue } of buyers) {
+    const values = byFrequency.get(frequency) ?? []
+    values.push(monetaryValue ?? 0)
+    byFrequency.set(frequency, values)
+  }
+  return fitPositive(
+    ['p', 'q', 'v'],
+    [1, 1, Math.max(1, meanValue)],
+    ([p, q, v]) => {
+      // gammaGammaLogLikelihood summed, with the log-gamma terms (which depend on x only) computed once per frequency.
+      const [pp, qq, vv] = [p as number, q as number, v as number]
+      let total = 0
+      for (const [x, values] of byFrequency) {
+        const shape = pp * x
+        const common = gammaln(shape + qq) - gammaln(shape) - gammaln(qq) + qq * Math.log(vv) + shape * Math.log(x)
+        for (const m of values) total += common + (shape - 1) * Math.log(m) - (shape + qq) * Math.log(vv + m * x)
+      }
+      return total
+    },
+    buyers.length,
+  )
+}
+
+/** P(still active | x, tx, T) under BG/NBD (Fader, Hardie and Lee 2008, note on P(alive)). */
+export function probabilityAlive(parameters: BgNbdParameters, customer: CustomerSummary): number {
+  const { r, alpha, a, b } = parameters
+  const { frequency: x, recency: tx, T } = customer
+  if (x === 0) return 1
+  const ratio = Math.log(a) - Math.log(b + x - 1) + (r + x) * (Math.log(alpha + T) - Math.log(alpha + tx))
+  return 1 / (1 + Math.exp(ratio))
+}
+
+/** E[value of a purchase | x purchases with mean m] under Gamma-Gamma: p (v + x m) / (p x + q − 1). */
+export function expectedAverageValue(parameters: GammaGammaParameters, x: number, m: number): number {
+  const { p, q, v } = parameters
+  return (p * (v + x * m)) / (p * x + q - 1)
+}
