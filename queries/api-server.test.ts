@@ -1,3 +1,4 @@
+import { tableFromIPC } from 'apache-arrow'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { toTouchpointRow } from '../consumers/touchpoint-row.ts'
@@ -91,7 +92,20 @@ describe('the API', () => {
     })
   })
 
+  it('gives the same per-channel rows as CSV and as an Arrow stream', async () => {
+    const url = '/v1/stats/channels?from=2026-05-01T00:00:00Z&to=2026-06-01T00:00:00Z'
+    const csv = await app.inject({ url: `${url}&format=csv` })
+    expect(csv.body).toBe('channel,events,persons\nweb,3,2\nstore,1,1\n')
+    const arrow = await app.inject({ url, headers: { accept: 'application/vnd.apache.arrow.stream' } })
+    const rows = (tableFromIPC(arrow.rawPayload).toArray() as { toJSON(): object }[]).map((row) => row.toJSON())
+    expect(rows).toEqual([
+      { channel: 'web', events: 3, persons: 2 },
+      { channel: 'store', events: 1, persons: 1 },
+    ])
+  })
+
   it.each([
+    ['format=xml', /querystring parameter "format" must be equal to one of the allowed values/],
     ['from=yesterday', /querystring parameter "from" must match format "date-time"/],
     ['to=2026-13-45T00:00:00Z', /querystring parameter "to" must match format "date-time"/],
     ['from=2026-06-01T00:00:00Z&to=2026-05-01T00:00:00Z', /"from" must be before "to"/],

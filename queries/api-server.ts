@@ -5,6 +5,7 @@ import type { Logger } from '../runtime/logger.ts'
 import type { Registry } from 'prom-client'
 import { registerAttributionRoute } from './attribution-route.ts'
 import { loadSql } from './sql-files.ts'
+import { formatProperty, requestedFormat, sendTable, type TableFormat } from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 export interface ApiServerOptions {
@@ -17,6 +18,11 @@ export interface ApiServerOptions {
 }
 
 const channelStatsSql = loadSql('channel-stats')
+const channelStatsColumns = [
+  { name: 'channel', type: 'text' },
+  { name: 'events', type: 'number' },
+  { name: 'persons', type: 'number' },
+] as const
 
 /** Settings on every metric query: a bounded cost, whatever the request. */
 const metricQuerySettings = {
@@ -98,14 +104,14 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
       .send({ status: ready ? 'ready' : 'not ready', checks: { kafka, clickhouse } })
   })
 
-  app.get<{ Querystring: { from?: string; to?: string } }>(
+  app.get<{ Querystring: { from?: string; to?: string; format?: TableFormat } }>(
     '/v1/stats/channels',
     {
       schema: {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: timeRangeProperties,
+          properties: { ...timeRangeProperties, ...formatProperty },
         },
         response: {
           200: {
@@ -130,7 +136,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const range = timeRangeOf(request.query)
       const channels = await queryRows<{ channel: string; events: number; persons: number }>(
         options.store,
@@ -138,7 +144,9 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
         range.params,
         metricQuerySettings,
       )
-      return { from: range.from, to: range.to, channels }
+      const format = requestedFormat(request)
+      if (format === 'json') return { from: range.from, to: range.to, channels }
+      return sendTable(reply, format, channelStatsColumns, channels)
     },
   )
 

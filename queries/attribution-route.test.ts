@@ -1,3 +1,5 @@
+import { tableFromIPC } from 'apache-arrow'
+import { parse } from 'csv-parse/sync'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { defaultIdentityRules } from '../consumers/identity-graph.ts'
@@ -10,7 +12,8 @@ import { eventAt, webOrder } from '../test/fixtures/events.ts'
 import { openTestStore, testLogger } from '../test/helpers.ts'
 import { buildApiServer } from './api-server.ts'
 import { attribute, attributionModels } from './models/attribution.ts'
-import { withCosts, type CreditedChannel } from './attribution-route.ts'
+import { attributionColumns, withCosts, type CreditedChannel } from './attribution-route.ts'
+import { arrowStreamType } from './tabular.ts'
 
 const hour = 3_600_000
 const day = 24 * hour
@@ -161,6 +164,40 @@ describe('GET /v1/attribution against the real ClickHouse engine', () => {
     expect(emailCredit?.cpa).toBeCloseTo(300, 9)
     expect(emailCredit?.roas).toBeCloseTo(1000 / 300, 9)
     expect(emailCredit?.romi).toBeCloseTo(700 / 300, 9)
+  })
+
+  it('gives the same rows as JSON, CSV and an Arrow stream, asked by parameter or by Accept header', async () => {
+    const url = `/v1/attribution?${range}&models=last_touch,markov`
+    const json = (await app.inject({ url })).json<{ models: { model: string; channels: CreditedChannel[] }[] }>()
+    const expected = json.models.flatMap((entry) => entry.channels.map((credit) => ({ model: entry.model, ...credit })))
+    expect(expected.length).toBeGreaterThan(3)
+    const columns = attributionColumns.map((column) => column.name)
+    /** A row with every value as its column's type: text, a number, or null for an empty number. */
+    const typed = (row: Record<string, unknown>): Record<string, string | number | null> =>
+      Object.fromEntries(
+        attributionColumns.map((column): [string, string | number | null] => {
+          const raw = row[column.name]
+          if (column.type === 'text') return [column.name, String(raw)]
+          return [column.name, raw === null || raw === '' || raw === undefined ? null : Number(raw)]
+        }),
+      )
+
+    for (const request of [{ url: `${url}&format=csv` }, { url, headers: { accept: 'text/csv' } }]) {
+      const response = await app.inject(request)
+      expect(response.headers['content-type']).toMatch(/^text\/csv/)
+      const rows = parse<Record<string, string>>(response.body, { columns: true })
+      expect(Object.keys(rows[0] ?? {})).toEqual(columns)
+      expect(rows.map(typed)).toEqual(expected.map(typed))
+    }
+
+    for (const request of [{ url: `${url}&format=arrow` }, { url, headers: { accept: arrowStreamType } }]) {
+      const response = await app.inject(request)
+      expect(response.headers['content-type']).toBe(arrowStreamType)
+      const table = tableFromIPC(response.rawPayload)
+      expect(table.schema.fields.map((field) => field.name)).toEqual(columns)
+      const rows = (table.toArray() as { toJSON(): Record<string, unknown> }[]).map((row) => typed(row.toJSON()))
+      expect(rows).toEqual(expected.map(typed))
+    }
   })
 
   it('answers only the models asked for', async () => {

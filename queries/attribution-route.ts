@@ -4,6 +4,7 @@ import { OmnistitchError } from '../runtime/errors.ts'
 import { attribute, attributionModels, type AttributionModel, type AttributionOptions } from './models/attribution.ts'
 import type { PathCount } from './models/paths.ts'
 import { loadSql } from './sql-files.ts'
+import { formatProperty, requestedFormat, sendTable, type TableColumn, type TableFormat } from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 const pathsSql = loadSql('attribution-paths')
@@ -17,6 +18,7 @@ interface AttributionQuery {
   half_life?: number
   position_weights?: string
   collapse_repeats?: boolean
+  format?: TableFormat
 }
 
 /** A channel's credit under one model, with what its advertising cost in the range. */
@@ -88,6 +90,7 @@ export function registerAttributionRoute(
           additionalProperties: false,
           properties: {
             ...timeRangeProperties,
+            ...formatProperty,
             models: {
               type: 'string',
               description: `Comma-separated: ${attributionModels.join(', ')} (default: all).`,
@@ -134,7 +137,7 @@ export function registerAttributionRoute(
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const query = request.query
       const range = timeRangeOf(query)
       const models = parseModels(query.models)
@@ -172,7 +175,7 @@ export function registerAttributionRoute(
       }))
       const spend = new Map(spendRows.map((row) => [row.channel, row.spend]))
       const conversions = paths.reduce((sum, path) => sum + path.conversions, 0)
-      return {
+      const body = {
         from: range.from,
         to: range.to,
         journeys: paths.reduce((sum, path) => sum + path.conversions + path.nulls, 0),
@@ -184,9 +187,28 @@ export function registerAttributionRoute(
           channels: withCosts(attribute(paths, model, options).channels, spend, conversions),
         })),
       }
+      const format = requestedFormat(request)
+      if (format === 'json') return body
+      const credits = body.models.flatMap((entry) =>
+        entry.channels.map((credit) => ({ model: entry.model, ...credit })),
+      )
+      return sendTable(reply, format, attributionColumns, credits)
     },
   )
 }
+
+/** The rows of an attribution answer as CSV or Arrow: one per model and channel. */
+export const attributionColumns: readonly TableColumn<CreditedChannel & { model: string }>[] = [
+  { name: 'model', type: 'text' },
+  { name: 'channel', type: 'text' },
+  { name: 'conversions', type: 'number' },
+  { name: 'value', type: 'number' },
+  { name: 'share', type: 'number' },
+  { name: 'spend', type: 'number' },
+  { name: 'cpa', type: 'number' },
+  { name: 'roas', type: 'number' },
+  { name: 'romi', type: 'number' },
+]
 
 /** Each credited channel with its share and its spend, CPA, ROAS and ROMI; channels with spend and no credit too. */
 export function withCosts(

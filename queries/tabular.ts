@@ -1,0 +1,68 @@
+import { Float64, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow'
+import { stringify } from 'csv-stringify/sync'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+
+/** What a metric route can answer in: JSON (its documented shape), or its rows as CSV or an Arrow IPC stream. */
+export const tableFormats = ['json', 'csv', 'arrow'] as const
+export type TableFormat = (typeof tableFormats)[number]
+
+export const arrowStreamType = 'application/vnd.apache.arrow.stream'
+
+/** The `format` querystring parameter of every metric route. */
+export const formatProperty = {
+  format: {
+    type: 'string',
+    enum: tableFormats,
+    description: `json (default), csv, or arrow (an Apache Arrow IPC stream); or ask by Accept: text/csv, ${arrowStreamType}.`,
+  },
+} as const
+
+/** The format a request asks for: its `format` parameter, else its Accept header, else JSON. */
+export function requestedFormat(request: FastifyRequest<{ Querystring: { format?: TableFormat } }>): TableFormat {
+  if (request.query.format !== undefined) return request.query.format
+  const accept = request.headers.accept ?? ''
+  if (accept.includes(arrowStreamType)) return 'arrow'
+  if (accept.includes('text/csv')) return 'csv'
+  return 'json'
+}
+
+/** A column of a table answer: its name and whether it holds numbers (nullable) or text. */
+export interface TableColumn<R> {
+  readonly name: keyof R & string
+  readonly type: 'number' | 'text'
+}
+
+/**
+ * Sends rows as CSV or as an Arrow IPC stream, with the same columns in the same order, so a client gets the same
+ * rows whichever it asks for (tested). A null number is an empty CSV field and an Arrow null.
+ */
+export function sendTable<R extends object>(
+  reply: FastifyReply,
+  format: Exclude<TableFormat, 'json'>,
+  columns: readonly TableColumn<R>[],
+  rows: readonly R[],
+): FastifyReply {
+  const value = (row: R, name: string) => (row as Record<string, unknown>)[name]
+  if (format === 'csv') {
+    const body = stringify(
+      rows.map((row) => columns.map((column) => value(row, column.name) ?? '')),
+      { header: true, columns: columns.map((column) => column.name) },
+    )
+    return reply.type('text/csv; charset=utf-8').send(body)
+  }
+  const vectors = Object.fromEntries(
+    columns.map((column) => [
+      column.name,
+      column.type === 'number'
+        ? vectorFromArray(
+            rows.map((row) => value(row, column.name) as number | null),
+            new Float64(),
+          )
+        : vectorFromArray(
+            rows.map((row) => String(value(row, column.name))),
+            new Utf8(),
+          ),
+    ]),
+  )
+  return reply.type(arrowStreamType).send(Buffer.from(tableToIPC(new Table(vectors), 'stream')))
+}
