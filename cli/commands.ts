@@ -18,6 +18,7 @@ import { buildCollectorServer } from '../producers/collector-server.ts'
 import { intakeEvent } from '../producers/event-intake.ts'
 import { createIdentifierHasher, resolveHashSecret, resolveWriteKeys } from '../producers/identifier-hashing.ts'
 import type { CapturedEvent } from '../schemas/capture-events.ts'
+import { resolveApiKeys } from '../queries/api-keys.ts'
 import { buildApiServer } from '../queries/api-server.ts'
 import { applyRetention, migrate } from '../runtime/clickhouse-migrations.ts'
 import { openStore, type Store } from '../runtime/clickhouse-store.ts'
@@ -108,7 +109,15 @@ export async function startCommand({ config, logger }: Context, options: { demo:
   const consumer = createConsumer({ config, logger }, kafka, store, registry, metrics)
   await consumer.loader.start()
   const kafkaCheck = createKafkaCheck(kafka)
-  const api = buildApiServer({ store, logger, checkKafka: kafkaCheck.check, metrics: metrics.registry })
+  const apiKeys = resolveApiKeys(config.apiKeys, config.dataDir)
+  const api = await buildApiServer({
+    store,
+    logger,
+    checkKafka: kafkaCheck.check,
+    metrics: metrics.registry,
+    apiKeys,
+    rateLimitPerMinute: config.apiRateLimit,
+  })
   const address = await api.listen({ host: config.apiHost, port: config.apiPort })
 
   const producer = createPipelineProducer(kafka, config, registry, logger)
@@ -142,7 +151,9 @@ export async function startCommand({ config, logger }: Context, options: { demo:
     '',
     'Omnistitch is running.',
     `  API             ${address}`,
+    `  Attribution     ${address}/v1/attribution (API docs: ${address}/docs)`,
     `  Channel stats   ${address}/v1/stats/channels`,
+    `  API key         ${config.apiKeys === undefined ? `${Object.keys(apiKeys)[0] ?? ''} (admin, kept in the data directory)` : 'from OMNISTITCH_API_KEYS'}`,
     `  Metrics         ${address}/metrics (Prometheus)`,
     `  Readiness       ${address}/readyz`,
     `  Collector       ${collectorAddress}/v1/collect (API docs: ${collectorAddress}/docs)`,
@@ -199,7 +210,13 @@ export async function serveCommand({ config, logger }: Context): Promise<void> {
   const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
   const store = await openMigratedStore(config, logger)
   const kafkaCheck = createKafkaCheck(kafka)
-  const api = buildApiServer({ store, logger, checkKafka: kafkaCheck.check })
+  const api = await buildApiServer({
+    store,
+    logger,
+    checkKafka: kafkaCheck.check,
+    apiKeys: resolveApiKeys(config.apiKeys, config.dataDir),
+    rateLimitPerMinute: config.apiRateLimit,
+  })
   const address = await api.listen({ host: config.apiHost, port: config.apiPort })
   process.stdout.write(`API listening at ${address}\n`)
   onShutdownSignal(logger, async () => {

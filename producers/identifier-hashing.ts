@@ -1,6 +1,5 @@
 import crypto from 'node:crypto'
-import fs from 'node:fs'
-import path from 'node:path'
+import { keptSecret } from '../runtime/local-secrets.ts'
 
 /**
  * Raw e-mails and phone numbers never leave the capture edge: they are normalised, then hashed with a keyed hash
@@ -49,16 +48,7 @@ export function createIdentifierHasher(secret: string): IdentifierHasher {
  * hashes stay stable across restarts of a local installation. Production sets OMNISTITCH_HASH_SECRET.
  */
 export function resolveHashSecret(configured: string | undefined, dataDir: string): string {
-  if (configured !== undefined) return configured
-  const file = path.join(dataDir, 'hash-secret')
-  try {
-    return fs.readFileSync(file, 'utf8').trim()
-  } catch {
-    fs.mkdirSync(dataDir, { recursive: true })
-    const secret = crypto.randomBytes(32).toString('hex')
-    fs.writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' })
-    return secret
-  }
+  return configured ?? keptSecret(dataDir, 'hash-secret', 32)
 }
 
 /**
@@ -69,15 +59,5 @@ export function resolveWriteKeys(
   configured: Readonly<Record<string, string>> | undefined,
   dataDir: string,
 ): Readonly<Record<string, string>> {
-  if (configured !== undefined) return configured
-  const file = path.join(dataDir, 'write-key')
-  let key: string
-  try {
-    key = fs.readFileSync(file, 'utf8').trim()
-  } catch {
-    fs.mkdirSync(dataDir, { recursive: true })
-    key = `osk_${crypto.randomBytes(16).toString('hex')}`
-    fs.writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' })
-  }
-  return { [key]: 'default' }
+  return configured ?? { [keptSecret(dataDir, 'write-key', 16, 'osk_')]: 'default' }
 }

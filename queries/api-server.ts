@@ -1,8 +1,13 @@
+import rateLimit from '@fastify/rate-limit'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import { derivedViews, refreshDerivedViews } from '../consumers/identity-resolver.ts'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { OmnistitchError, describeError } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { Registry } from 'prom-client'
+import { apiKeyOf, authorize, type ApiScope } from './api-keys.ts'
 import { registerAttributionRoute } from './attribution-route.ts'
 import { loadSql } from './sql-files.ts'
 import { formatProperty, requestedFormat, sendTable, type TableFormat } from './tabular.ts'
@@ -15,6 +20,17 @@ export interface ApiServerOptions {
   readonly checkKafka: () => Promise<void>
   /** Served at `/metrics` in the Prometheus text format when given. */
   readonly metrics?: Registry | undefined
+  /** The keys that may call `/v1/*`, with their scopes (see resolveApiKeys). */
+  readonly apiKeys: Readonly<Record<string, ApiScope>>
+  /** Requests a minute one key may make before 429 (default 600). */
+  readonly rateLimitPerMinute?: number
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a route needs; routes without one (health, readiness, metrics, docs) are open. */
+    scope?: ApiScope
+  }
 }
 
 const channelStatsSql = loadSql('channel-stats')
@@ -42,15 +58,46 @@ const errorSchema = {
 } as const
 
 /**
- * The HTTP API. Routes are defined with JSON schemas for their input and output; bad input is answered with 400 and
- * an error naming the parameter.
+ * The HTTP API. Routes are defined with JSON schemas for their input and output (OpenAPI at `/docs`); bad input is
+ * answered with 400 and an error naming the parameter. `/v1/*` needs an API key (`Authorization: Bearer <key>`) whose
+ * scope reaches the route, and is rate-limited per key; every metric query runs with time and memory limits.
  */
-export function buildApiServer(options: ApiServerOptions): FastifyInstance {
+export async function buildApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = options.logger.child({ component: 'api' })
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { allErrors: false, coerceTypes: true, removeAdditional: false } },
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Omnistitch metrics API',
+        version: '1',
+        description:
+          'Attribution and channel metrics over stitched customer journeys. Authenticate with an API key: ' +
+          '`Authorization: Bearer <key>`; scope `reader` reads, `admin` also runs admin routes. Metric routes answer ' +
+          'JSON, or their rows as CSV or an Apache Arrow stream (`format`, or the Accept header).',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: ({ schema, url, route }) => ({
+      schema: route.config?.scope === undefined ? schema : { ...schema, security: [{ apiKey: [] }] },
+      url,
+    }),
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(rateLimit, {
+    global: false,
+    max: options.rateLimitPerMinute ?? 600,
+    timeWindow: 60_000,
+    keyGenerator: (request) => apiKeyOf(request) ?? request.ip,
+  })
+  // Keys first, then the rate limit of the key (the rate-limit plugin runs on onRequest too, after this hook).
+  app.addHook('onRequest', async (request) => {
+    const scope = request.routeOptions.config.scope
+    if (scope !== undefined) authorize(request, options.apiKeys, scope)
   })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -66,6 +113,9 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     }
     if (error instanceof OmnistitchError) {
       return reply.status(error.status).send({ error: { code: error.code, message: error.message } })
+    }
+    if (error.statusCode === 429) {
+      return reply.status(429).send({ error: { code: 'OMNI_ERR_API_RATE_LIMITED', message: error.message } })
     }
     request.log.error({ err: error }, 'request failed')
     return reply
@@ -107,7 +157,9 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   app.get<{ Querystring: { from?: string; to?: string; format?: TableFormat } }>(
     '/v1/stats/channels',
     {
+      config: { scope: 'reader', rateLimit: {} },
       schema: {
+        description: 'Events and distinct persons per channel in a time range.',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -151,6 +203,28 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   )
 
   registerAttributionRoute(app, options.store, metricQuerySettings)
+
+  app.post(
+    '/v1/admin/refresh',
+    {
+      config: { scope: 'admin', rateLimit: {} },
+      schema: {
+        description:
+          'Recompute orders, journeys, persons and daily channel figures now, instead of at the next refresh.',
+        response: {
+          200: {
+            type: 'object',
+            properties: { refreshed: { type: 'array', items: { type: 'string' } }, seconds: { type: 'number' } },
+          },
+        },
+      },
+    },
+    async () => {
+      const started = performance.now()
+      await refreshDerivedViews(options.store)
+      return { refreshed: [...derivedViews], seconds: Number(((performance.now() - started) / 1000).toFixed(3)) }
+    },
+  )
 
   return app
 }

@@ -9,7 +9,7 @@ import { migrate } from '../runtime/clickhouse-migrations.ts'
 import type { Store } from '../runtime/clickhouse-store.ts'
 import type { AdCost } from '../schemas/capture-events.ts'
 import { eventAt, webOrder } from '../test/fixtures/events.ts'
-import { openTestStore, testLogger } from '../test/helpers.ts'
+import { asReader, openTestStore, testApiKeys, testLogger } from '../test/helpers.ts'
 import { buildApiServer } from './api-server.ts'
 import { attribute, attributionModels } from './models/attribution.ts'
 import { attributionColumns, withCosts, type CreditedChannel } from './attribution-route.ts'
@@ -106,7 +106,7 @@ describe('GET /v1/attribution against the real ClickHouse engine', () => {
       format: 'JSONEachRow',
     })
     await runIdentityResolution(store, { rules: defaultIdentityRules, logger: testLogger })
-    app = buildApiServer({ store, logger: testLogger, checkKafka: async () => undefined })
+    app = await buildApiServer({ store, logger: testLogger, checkKafka: async () => undefined, apiKeys: testApiKeys })
     await app.ready()
   })
 
@@ -116,7 +116,7 @@ describe('GET /v1/attribution against the real ClickHouse engine', () => {
   })
 
   it('credits the stored journeys as the models do on the same paths, with spend, CPA, ROAS and ROMI', async () => {
-    const response = await app.inject({ url: `/v1/attribution?${range}&order=2` })
+    const response = await app.inject({ url: `/v1/attribution?${range}&order=2`, headers: asReader })
     expect(response.statusCode).toBe(200)
     const body = response.json<{
       journeys: number
@@ -168,7 +168,9 @@ describe('GET /v1/attribution against the real ClickHouse engine', () => {
 
   it('gives the same rows as JSON, CSV and an Arrow stream, asked by parameter or by Accept header', async () => {
     const url = `/v1/attribution?${range}&models=last_touch,markov`
-    const json = (await app.inject({ url })).json<{ models: { model: string; channels: CreditedChannel[] }[] }>()
+    const json = (await app.inject({ url, headers: asReader })).json<{
+      models: { model: string; channels: CreditedChannel[] }[]
+    }>()
     const expected = json.models.flatMap((entry) => entry.channels.map((credit) => ({ model: entry.model, ...credit })))
     expect(expected.length).toBeGreaterThan(3)
     const columns = attributionColumns.map((column) => column.name)
@@ -182,7 +184,10 @@ describe('GET /v1/attribution against the real ClickHouse engine', () => {
         }),
       )
 
-    for (const request of [{ url: `${url}&format=csv` }, { url, headers: { accept: 'text/csv' } }]) {
+    for (const request of [
+      { url: `${url}&format=csv`, headers: asReader },
+      { url, headers: { ...asReader, accept: 'text/csv' } },
+    ]) {
       const response = await app.inject(request)
       expect(response.headers['content-type']).toMatch(/^text\/csv/)
       const rows = parse<Record<string, string>>(response.body, { columns: true })
@@ -190,7 +195,10 @@ describe('GET /v1/attribution against the real ClickHouse engine', () => {
       expect(rows.map(typed)).toEqual(expected.map(typed))
     }
 
-    for (const request of [{ url: `${url}&format=arrow` }, { url, headers: { accept: arrowStreamType } }]) {
+    for (const request of [
+      { url: `${url}&format=arrow`, headers: asReader },
+      { url, headers: { ...asReader, accept: arrowStreamType } },
+    ]) {
       const response = await app.inject(request)
       expect(response.headers['content-type']).toBe(arrowStreamType)
       const table = tableFromIPC(response.rawPayload)
@@ -201,7 +209,7 @@ describe('GET /v1/attribution against the real ClickHouse engine', () => {
   })
 
   it('answers only the models asked for', async () => {
-    const response = await app.inject({ url: `/v1/attribution?${range}&models=markov,shapley` })
+    const response = await app.inject({ url: `/v1/attribution?${range}&models=markov,shapley`, headers: asReader })
     expect(response.json<{ models: { model: string }[] }>().models.map((entry) => entry.model)).toEqual([
       'markov',
       'shapley',
@@ -216,7 +224,7 @@ describe('GET /v1/attribution against the real ClickHouse engine', () => {
       ['from=2026-05-10T00:00:00Z&to=2026-05-01T00:00:00Z', /"from" must be before "to"/],
       ['colour=red', /"colour" is not accepted here/],
     ] as const) {
-      const response = await app.inject({ url: `/v1/attribution?${query}` })
+      const response = await app.inject({ url: `/v1/attribution?${query}`, headers: asReader })
       expect(response.statusCode, query).toBe(400)
       expect(response.json<{ error: { message: string } }>().error.message, query).toMatch(text)
     }

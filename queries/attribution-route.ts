@@ -82,6 +82,7 @@ export function registerAttributionRoute(
   app.get<{ Querystring: AttributionQuery }>(
     '/v1/attribution',
     {
+      config: { scope: 'reader', rateLimit: {} },
       schema: {
         description:
           'Credit for conversions and revenue per channel under attribution models, over journeys that ended in a range.',

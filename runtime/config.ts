@@ -332,6 +332,26 @@ export const settings = {
     ...port(),
     fallback: 8080,
   }),
+  apiKeys: setting<Record<string, 'reader' | 'admin'> | undefined>({
+    env: 'OMNISTITCH_API_KEYS',
+    defaultText: '(unset: one admin key, kept in the data directory)',
+    description:
+      'Keys of the metrics API as `scope=key` pairs; scope `reader` reads metrics, `admin` also runs admin routes.',
+    schema: z
+      .string()
+      .transform((raw) => raw.split(',').map((pair) => pair.trim().split('=')))
+      .pipe(z.array(z.tuple([z.enum(['reader', 'admin']), z.string().min(16)])).min(1))
+      .transform((pairs) => Object.fromEntries(pairs.map(([scope, key]) => [key, scope]))),
+    accepts: 'comma-separated scope=key pairs, scope reader or admin, each key at least 16 characters',
+    fallback: undefined,
+  }),
+  apiRateLimit: setting({
+    env: 'OMNISTITCH_API_RATE_LIMIT',
+    defaultText: '600',
+    description: 'Requests per minute the metrics API accepts from one key before answering 429.',
+    ...positiveInt(1_000_000),
+    fallback: 600,
+  }),
   collectorPort: setting({
     env: 'OMNISTITCH_COLLECTOR_PORT',
     defaultText: '8081',

@@ -75,6 +75,13 @@ export const errorCatalogue = {
     retriable: false,
     summary: 'An unexpected failure; the server log has the details.',
   },
+  OMNI_ERR_API_UNAUTHORIZED: { status: 401, retriable: false, summary: 'The API key is missing or unknown.' },
+  OMNI_ERR_API_FORBIDDEN: { status: 403, retriable: false, summary: "The API key's scope does not reach the route." },
+  OMNI_ERR_API_RATE_LIMITED: {
+    status: 429,
+    retriable: true,
+    summary: 'The API key sent more requests a minute than OMNISTITCH_API_RATE_LIMIT.',
+  },
   OMNI_ERR_API_NOT_READY: { status: 503, retriable: true, summary: 'A dependency of the API is not reachable.' },
   OMNI_ERR_SUMMARY_INVALID: {
     status: 400,

@@ -55,3 +55,10 @@ export async function waitFor<T>(
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`)
 }
+
+/** API keys for tests of the metrics API: one of each scope, and the headers that present them. */
+export const testReaderKey = 'test-reader-key-0123456789'
+export const testAdminKey = 'test-admin-key-0123456789'
+export const testApiKeys = { [testReaderKey]: 'reader', [testAdminKey]: 'admin' } as const
+export const asReader = { authorization: `Bearer ${testReaderKey}` }
+export const asAdmin = { authorization: `Bearer ${testAdminKey}` }

@@ -11,7 +11,7 @@ import { ensureTopics } from '../runtime/kafka-client.ts'
 import { frame } from '../schemas/confluent-wire-format.ts'
 import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
 import { identifiersOf, strongestIdentifier, type CapturedEvent } from '../schemas/capture-events.ts'
-import { openTestStore, testKafka, testLogger, uniqueName, waitFor } from './helpers.ts'
+import { asReader, openTestStore, testApiKeys, testKafka, testLogger, uniqueName, waitFor } from './helpers.ts'
 
 const eventCount = 1000
 const registry = createEmbeddedSchemaRegistry()
@@ -107,11 +107,17 @@ describe('a touchpoint travels through Kafka into ClickHouse and out of the API'
       expected.set(item.value.channel, entry)
     }
 
-    const api = buildApiServer({ store, logger: testLogger, checkKafka: async () => undefined })
+    const api = await buildApiServer({
+      store,
+      logger: testLogger,
+      checkKafka: async () => undefined,
+      apiKeys: testApiKeys,
+    })
     const response = await api.inject({
       method: 'GET',
       url: '/v1/stats/channels',
       query: { from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z' },
+      headers: asReader,
     })
     await api.close()
     expect(response.statusCode).toBe(200)

@@ -27,9 +27,15 @@ describe('omnistitch start', () => {
     const api = /API\s+(http:\/\/\S+)/.exec(banner)?.[1]
     expect(api, `stdout: ${banner}\nstderr: ${output.stderr()}`).toBeDefined()
     expect(processesMentioning(dataDir).length).toBeGreaterThan(0)
+    expect(banner).toMatch(/API key\s+oak_[0-9a-f]{32} \(admin, kept in the data directory\)/)
 
     const stats = await waitFor(
-      async () => (await fetch(`${api}/v1/stats/channels`)).json() as Promise<{ channels: { events: number }[] }>,
+      async () => {
+        // With OMNISTITCH_API_KEYS unset, start makes an admin key and keeps it in the data directory.
+        const key = fs.readFileSync(path.join(dataDir, 'api-key'), 'utf8').trim()
+        const response = await fetch(`${api}/v1/stats/channels`, { headers: { authorization: `Bearer ${key}` } })
+        return response.json() as Promise<{ channels: { events: number }[] }>
+      },
       (body) => body.channels.reduce((sum, row) => sum + row.events, 0) > 0,
       { timeoutMs: 60_000, what: 'non-zero channel counts' },
     )
