@@ -17,6 +17,7 @@ import { attributionCommand, type AttributionCommandOptions } from './attributio
 import { attributionModels } from '../queries/models/attribution.ts'
 import { importCommand, type ImportCommandOptions } from './import-commands.ts'
 import { ltvFitCommand, type LtvFitCommandOptions } from './ltv-command.ts'
+import { sqlCommand } from './sql-command.ts'
 import { simulateCommand, type SimulateCommandOptions } from './simulate-command.ts'
 import { schemasCheckCommand, schemasRegisterCommand, schemasTypesCommand } from './schema-commands.ts'
 
@@ -175,6 +176,15 @@ program
   .requiredOption('--summary <file>', 'the per-customer table; , or ; between fields')
   .option('--format <format>', 'json', 'json')
   .action((options: LtvFitCommandOptions) => ltvFitCommand(options))
+
+program
+  .command('sql <query>')
+  .description(
+    "Run read-only SQL against the store and print the result; {database:Identifier} names the store's database (docs/DATA_MODEL.md has the tables and views).",
+  )
+  .option('--format <format>', 'table, csv, tsv, json (one object a line) or arrow (an Arrow IPC stream)', 'table')
+  .addHelpText('after', configHelp)
+  .action(async (query: string, options: { format: string }) => sqlCommand(context(), query, options))
 
 const schemasCommand = program
   .command('schemas')

@@ -88,6 +88,12 @@ export const errorCatalogue = {
     retriable: false,
     summary: 'A per-customer summary file for LTV fitting cannot be read.',
   },
+  OMNI_ERR_SQL_FAILED: {
+    status: 400,
+    retriable: false,
+    summary:
+      'An analyst query was refused by the engine (a syntax error, an unknown table, a write in read-only mode).',
+  },
   OMNI_ERR_PATHS_INVALID: {
     status: 400,
     retriable: false,

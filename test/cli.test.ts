@@ -31,6 +31,7 @@ describe('the omnistitch command', () => {
     [['import', 'costs'], /Import daily ad costs/],
     [['simulate'], /--customers <n>[\s\S]*--seed <n>[\s\S]*--out <dir>[\s\S]*--format <format>/],
     [['schemas', 'check'], /Prove every version reads all earlier ones/],
+    [['sql'], /read-only SQL[\s\S]*--format <format>/],
     [['ltv', 'fit'], /--summary <file>[\s\S]*--format <format>/],
     [['attribution'], /--paths <file>[\s\S]*--model <model>[\s\S]*--order <k>[\s\S]*--format <format>/],
   ])('prints help for %j', async (args, text) => {
@@ -81,6 +82,22 @@ describe('the omnistitch command', () => {
     const bad = await runCli(['ltv', 'fit', '--summary', file])
     expect(bad.code).not.toBe(0)
     expect(bad.stderr).toMatch(/line 2, recency: expected no more than T \(40 > 30\)/)
+  })
+
+  it('runs read-only SQL on an embedded store as a table, CSV or an Arrow stream, and refuses a write', async () => {
+    const env = { OMNISTITCH_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-sql-')), CLICKHOUSE_URL: '' }
+    const query =
+      "SELECT name FROM system.tables WHERE database = {database:String} AND name IN ('journeys', 'touchpoints') ORDER BY name"
+    const csv = await runCli(['sql', query, '--format', 'csv'], env)
+    expect(csv.code, csv.stderr).toBe(0)
+    expect(csv.stdout).toBe('"name"\n"journeys"\n"touchpoints"\n')
+    const table = await runCli(['sql', 'SELECT count() AS n FROM {database:Identifier}.touchpoints'], env)
+    expect(table.stdout).toMatch(/n[\s\S]*0/)
+    const arrow = await runCli(['sql', 'SELECT 1 AS one', '--format', 'arrow'], env)
+    expect(arrow.code).toBe(0)
+    const refused = await runCli(['sql', "INSERT INTO {database:Identifier}.touchpoints (channel) VALUES ('web')"], env)
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toMatch(/the query failed: .*readonly/)
   })
 
   it('fails fast on a bad configuration value, naming the variable and what it accepts', async () => {
