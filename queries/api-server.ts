@@ -9,6 +9,7 @@ import type { Logger } from '../runtime/logger.ts'
 import type { Registry } from 'prom-client'
 import { apiKeyOf, authorize, type ApiScope } from './api-keys.ts'
 import { registerAttributionRoute } from './attribution-route.ts'
+import { registerChannelSwitchRoute } from './channel-switch-route.ts'
 import { loadSql } from './sql-files.ts'
 import { formatProperty, requestedFormat, sendTable, type TableFormat } from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
@@ -203,6 +204,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   )
 
   registerAttributionRoute(app, options.store, metricQuerySettings)
+  registerChannelSwitchRoute(app, options.store, metricQuerySettings)
 
   app.post(
     '/v1/admin/refresh',

@@ -34,9 +34,10 @@ const order = (at: number, type: string, amount: number, identifiers: Record<str
   touch('order', at, { ...webOrder, event_type: type, amount_minor: amount, identifiers })
 
 /**
- * Three people. Anna clicks an e-mail, browses, and orders online (1,000.00, paid): path email > web > web.
- * Boris gets an SMS and buys in a store (500.00): path sms > store. Vera clicks an e-mail and browses, and buys
- * nothing: email > web, not converted. E-mail cost 300.00 in the range; SMS cost 50.00 on a day outside it.
+ * Four people. Anna clicks an e-mail, browses, and orders online (1,000.00, paid): path email > web > web.
+ * Boris gets an SMS and buys in a store a day later (500.00): path sms > store. Vera clicks an e-mail and browses, and
+ * buys nothing: email > web, not converted. Gleb browses and orders on the web (200.00): web > web, one channel.
+ * E-mail cost 300.00 in the range; SMS cost 50.00 on a day outside it.
  */
 const events = [
   email(t0, 'e-anna'),
@@ -63,14 +64,18 @@ const events = [
   }),
   email(t0 + 2 * day, 'e-vera'),
   page(t0 + 2 * day + hour, { anonymous_id: 'ck-vera', email_hash: 'e-vera' }),
+  page(t0 + 3 * day, { anonymous_id: 'ck-gleb', customer_id: 'C-gleb' }),
+  order(t0 + 3 * day + hour, 'order_created', 20_000, { customer_id: 'C-gleb', order_id: 'O-2' }),
+  order(t0 + 3 * day + hour + 60_000, 'order_paid', 20_000, { customer_id: 'C-gleb', order_id: 'O-2' }),
 ]
 const expectedPaths = [
   { channels: ['email', 'web', 'web'], conversions: 1, value: 1000, nulls: 0 },
   { channels: ['sms', 'store'], conversions: 1, value: 500, nulls: 0 },
   { channels: ['email', 'web'], conversions: 0, value: 0, nulls: 1 },
+  { channels: ['web', 'web'], conversions: 1, value: 200, nulls: 0 },
 ]
 
-describe('GET /v1/attribution against the real ClickHouse engine', () => {
+describe('metric routes over journeys stored in the real ClickHouse engine', () => {
   let store: Store
   let app: FastifyInstance
   const range = 'from=2026-04-25T00:00:00Z&to=2026-05-10T00:00:00Z'
@@ -125,14 +130,14 @@ describe('GET /v1/attribution against the real ClickHouse engine', () => {
       spend: number
       models: { model: string; channels: CreditedChannel[] }[]
     }>()
-    expect([body.journeys, body.conversions, body.value, body.spend]).toEqual([3, 2, 1500, 300])
+    expect([body.journeys, body.conversions, body.value, body.spend]).toEqual([4, 3, 1700, 300])
     expect(body.models.map((entry) => entry.model)).toEqual([...attributionModels])
     const spend = new Map([['email', 300]])
     for (const entry of body.models) {
       const expected = withCosts(
         attribute(expectedPaths, entry.model as (typeof attributionModels)[number], { order: 2 }).channels,
         spend,
-        2,
+        3,
       )
       expect(entry.channels.map((credit) => credit.channel).sort()).toEqual(
         expected.map((credit) => credit.channel).sort(),
@@ -143,14 +148,11 @@ describe('GET /v1/attribution against the real ClickHouse engine', () => {
         expect(got?.value, `${entry.model} ${credit.channel}`).toBeCloseTo(credit.value, 6)
       }
     }
-    // Last touch by hand: web has Anna's order (1,000.00), store Boris's receipt (500.00); e-mail gets none of it
-    // but spent 300.00: no CPA, ROAS 0, ROMI -1.
+    // Last touch by hand: web has Anna's and Gleb's orders (1,200.00), store Boris's receipt (500.00); e-mail gets none
+    // of it but spent 300.00: no CPA, ROAS 0, ROMI -1.
     const lastTouch = body.models.find((entry) => entry.model === 'last_touch')?.channels ?? []
-    expect(lastTouch.find((credit) => credit.channel === 'web')).toMatchObject({
-      conversions: 1,
-      value: 1000,
-      share: 0.5,
-    })
+    expect(lastTouch.find((credit) => credit.channel === 'web')).toMatchObject({ conversions: 2, value: 1200 })
+    expect(lastTouch.find((credit) => credit.channel === 'web')?.share).toBeCloseTo(2 / 3, 12)
     expect(lastTouch.find((credit) => credit.channel === 'email')).toMatchObject({
       conversions: 0,
       spend: 300,
@@ -206,6 +208,62 @@ describe('GET /v1/attribution against the real ClickHouse engine', () => {
       const rows = (table.toArray() as { toJSON(): Record<string, unknown> }[]).map((row) => typed(row.toJSON()))
       expect(rows).toEqual(expected.map(typed))
     }
+  })
+
+  it('shows channel switching as worked by hand', async () => {
+    const response = await app.inject({ url: `/v1/channel-switch?${range}`, headers: asReader })
+    expect(response.statusCode).toBe(200)
+    const body = response.json<Record<string, unknown>>()
+    // Touches: Anna email → web (1 h) → web (1 h); Boris sms → store (24 h); Vera email → web (1 h); Gleb web → web.
+    expect(body['transitions']).toEqual([
+      { from_channel: 'email', to_channel: 'web', transitions: 2, probability: 1, median_hours: 1 },
+      { from_channel: 'web', to_channel: 'web', transitions: 2, probability: 1, median_hours: null },
+      { from_channel: 'sms', to_channel: 'store', transitions: 1, probability: 1, median_hours: 24 },
+    ])
+    expect(body['switches']).toEqual({ total: 3, online_to_offline: 1, offline_to_online: 0, median_hours_between: 1 })
+    expect(body['multichannel']).toEqual({
+      journeys: 4,
+      multichannel_journeys: 3,
+      journey_share: 0.75,
+      customers: 4,
+      multichannel_customers: 3,
+      customer_share: 0.75,
+    })
+    // Anna and Boris converted among the three multichannel customers (1,000 + 500); Gleb alone in one channel (200).
+    expect(body['segments']).toEqual([
+      {
+        segment: 'multichannel',
+        customers: 3,
+        converted_customers: 2,
+        orders: 2,
+        revenue: 1500,
+        conversion_rate: 2 / 3,
+        average_order_value: 750,
+        revenue_per_customer: 500,
+      },
+      {
+        segment: 'single_channel',
+        customers: 1,
+        converted_customers: 1,
+        orders: 1,
+        revenue: 200,
+        conversion_rate: 1,
+        average_order_value: 200,
+        revenue_per_customer: 200,
+      },
+    ])
+    expect(body['top_paths']).toEqual([
+      { path: ['email', 'web'], journeys: 2, conversions: 1, revenue: 1000 },
+      { path: ['sms', 'store'], journeys: 1, conversions: 1, revenue: 500 },
+    ])
+    expect(body['flows']).toEqual([
+      { source: '1. email', target: '2. web', value: 2 },
+      { source: '1. sms', target: '2. store', value: 1 },
+    ])
+    const csv = await app.inject({ url: `/v1/channel-switch?${range}&format=csv`, headers: asReader })
+    expect(csv.body).toBe(
+      'from_channel,to_channel,transitions,probability,median_hours\nemail,web,2,1,1\nweb,web,2,1,\nsms,store,1,1,24\n',
+    )
   })
 
   it('answers only the models asked for', async () => {

@@ -1,0 +1,17 @@
+-- Journeys that ended in [from, to), by their path with repeats in a row collapsed: how many, how many converted, net
+-- revenue, and how many channels the path has. The top cross-channel paths and the step-to-step flows of a Sankey
+-- chart are read from these rows.
+-- Parameters: database (Identifier), from and to (DateTime64(3), UTC).
+SELECT
+    arrayFilter((channel, i) -> i = 1 OR channel != path[i - 1], path, arrayEnumerate(path)) AS steps,
+    count() AS journeys,
+    countIf(converted = 1) AS conversions,
+    toFloat64(sumIf(revenue, converted = 1)) AS revenue,
+    length(arrayDistinct(path)) AS channels
+FROM {database:Identifier}.journeys
+WHERE ended_at >= {from:DateTime64(3)}
+  AND ended_at < {to:DateTime64(3)}
+  AND notEmpty(path)
+  AND NOT startsWith(person_id, 'event:')
+GROUP BY steps, channels
+ORDER BY journeys DESC
