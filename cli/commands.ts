@@ -110,11 +110,13 @@ export async function startCommand({ config, logger }: Context, options: { demo:
   await consumer.loader.start()
   const kafkaCheck = createKafkaCheck(kafka)
   const apiKeys = resolveApiKeys(config.apiKeys, config.dataDir)
+  const hasher = createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir))
   const api = await buildApiServer({
     store,
     logger,
     checkKafka: kafkaCheck.check,
     metrics: metrics.registry,
+    hasher,
     apiKeys,
     rateLimitPerMinute: config.apiRateLimit,
   })
@@ -122,7 +124,6 @@ export async function startCommand({ config, logger }: Context, options: { demo:
 
   const producer = createPipelineProducer(kafka, config, registry, logger)
   await producer.connect()
-  const hasher = createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir))
   const writeKeys = resolveWriteKeys(config.writeKeys, config.dataDir)
   const collector = await buildCollectorServer({
     producer,
@@ -214,6 +215,7 @@ export async function serveCommand({ config, logger }: Context): Promise<void> {
     store,
     logger,
     checkKafka: kafkaCheck.check,
+    hasher: createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir)),
     apiKeys: resolveApiKeys(config.apiKeys, config.dataDir),
     rateLimitPerMinute: config.apiRateLimit,
   })

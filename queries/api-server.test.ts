@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { toTouchpointRow } from '../consumers/touchpoint-row.ts'
 import { migrate } from '../runtime/clickhouse-migrations.ts'
 import type { Store } from '../runtime/clickhouse-store.ts'
-import { asAdmin, asReader, openTestStore, testApiKeys, testLogger } from '../test/helpers.ts'
+import { asAdmin, asReader, openTestStore, testApiKeys, testHasher, testLogger } from '../test/helpers.ts'
 import { event } from '../test/fixtures/events.ts'
 import { buildApiServer } from './api-server.ts'
 
@@ -44,6 +44,7 @@ describe('the API', () => {
     await store.client.insert({ table: `${store.database}.touchpoints`, values: rows, format: 'JSONEachRow' })
     app = await buildApiServer({
       apiKeys: testApiKeys,
+      hasher: testHasher,
       store,
       logger: testLogger,
       checkKafka: async () => {
@@ -149,6 +150,7 @@ describe('the API', () => {
       logger: testLogger,
       checkKafka: async () => undefined,
       apiKeys: testApiKeys,
+      hasher: testHasher,
       rateLimitPerMinute: 2,
     })
     try {

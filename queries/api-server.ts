@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
 import { derivedViews, refreshDerivedViews } from '../consumers/identity-resolver.ts'
+import type { IdentifierHasher } from '../producers/identifier-hashing.ts'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { OmnistitchError, describeError } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
@@ -10,6 +11,7 @@ import type { Registry } from 'prom-client'
 import { apiKeyOf, authorize, type ApiScope } from './api-keys.ts'
 import { registerAttributionRoute } from './attribution-route.ts'
 import { registerChannelSwitchRoute } from './channel-switch-route.ts'
+import { registerPersonRoute } from './person-route.ts'
 import { loadSql } from './sql-files.ts'
 import { formatProperty, requestedFormat, sendTable, type TableFormat } from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
@@ -23,6 +25,8 @@ export interface ApiServerOptions {
   readonly metrics?: Registry | undefined
   /** The keys that may call `/v1/*`, with their scopes (see resolveApiKeys). */
   readonly apiKeys: Readonly<Record<string, ApiScope>>
+  /** Hashes e-mails and phones in person lookups exactly as the collector does. */
+  readonly hasher: IdentifierHasher
   /** Requests a minute one key may make before 429 (default 600). */
   readonly rateLimitPerMinute?: number
 }
@@ -205,6 +209,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
 
   registerAttributionRoute(app, options.store, metricQuerySettings)
   registerChannelSwitchRoute(app, options.store, metricQuerySettings)
+  registerPersonRoute(app, options.store, options.hasher, metricQuerySettings)
 
   app.post(
     '/v1/admin/refresh',

@@ -9,7 +9,7 @@ import { migrate } from '../runtime/clickhouse-migrations.ts'
 import type { Store } from '../runtime/clickhouse-store.ts'
 import type { AdCost } from '../schemas/capture-events.ts'
 import { eventAt, webOrder } from '../test/fixtures/events.ts'
-import { asReader, openTestStore, testApiKeys, testLogger } from '../test/helpers.ts'
+import { asReader, openTestStore, testApiKeys, testHasher, testLogger } from '../test/helpers.ts'
 import { buildApiServer } from './api-server.ts'
 import { attribute, attributionModels } from './models/attribution.ts'
 import { attributionColumns, withCosts, type CreditedChannel } from './attribution-route.ts'
@@ -39,10 +39,25 @@ const order = (at: number, type: string, amount: number, identifiers: Record<str
  * buys nothing: email > web, not converted. Gleb browses and orders on the web (200.00): web > web, one channel.
  * E-mail cost 300.00 in the range; SMS cost 50.00 on a day outside it.
  */
+/** Anna's e-mail as the collector stores it: normalised and hashed. */
+const annaEmail = testHasher.email('anna@example.com') as string
+
 const events = [
-  email(t0, 'e-anna'),
-  page(t0 + hour, { anonymous_id: 'ck-anna', email_hash: 'e-anna' }),
-  order(t0 + 2 * hour, 'order_created', 100_000, { customer_id: 'C-anna', email_hash: 'e-anna', order_id: 'O-1' }),
+  touch('messaging', t0, {
+    channel: 'email',
+    event_type: 'clicked',
+    source: 'esp',
+    identifiers: { email_hash: annaEmail },
+    consent: {
+      analytics: true,
+      marketing_email: true,
+      marketing_sms: false,
+      marketing_push: null,
+      personalisation: null,
+    },
+  }),
+  page(t0 + hour, { anonymous_id: 'ck-anna', email_hash: annaEmail }),
+  order(t0 + 2 * hour, 'order_created', 100_000, { customer_id: 'C-anna', email_hash: annaEmail, order_id: 'O-1' }),
   order(t0 + 2 * hour + 60_000, 'order_paid', 100_000, { customer_id: 'C-anna', order_id: 'O-1' }),
   touch('messaging', t0, {
     channel: 'sms',
@@ -111,7 +126,13 @@ describe('metric routes over journeys stored in the real ClickHouse engine', () 
       format: 'JSONEachRow',
     })
     await runIdentityResolution(store, { rules: defaultIdentityRules, logger: testLogger })
-    app = await buildApiServer({ store, logger: testLogger, checkKafka: async () => undefined, apiKeys: testApiKeys })
+    app = await buildApiServer({
+      store,
+      logger: testLogger,
+      checkKafka: async () => undefined,
+      apiKeys: testApiKeys,
+      hasher: testHasher,
+    })
     await app.ready()
   })
 
@@ -264,6 +285,47 @@ describe('metric routes over journeys stored in the real ClickHouse engine', () 
     expect(csv.body).toBe(
       'from_channel,to_channel,transitions,probability,median_hours\nemail,web,2,1,1\nweb,web,2,1,\nsms,store,1,1,24\n',
     )
+  })
+
+  it('finds a customer by any identifier, a raw e-mail hashed as at capture, and shows their profile', async () => {
+    const profile = async (identifier: string) =>
+      app.inject({ url: `/v1/persons/${encodeURIComponent(identifier)}`, headers: asReader })
+    const byEmail = await profile('email: Anna@Example.com ')
+    expect(byEmail.statusCode, byEmail.body).toBe(200)
+    const body = byEmail.json<Record<string, unknown>>()
+    for (const other of ['customer:C-anna', 'cookie:ck-anna', 'order:O-1', String(body['person_id'])]) {
+      expect((await profile(other)).json<{ person_id: string }>().person_id, other).toBe(body['person_id'])
+    }
+    expect(body).toMatchObject({
+      events: 4,
+      channels: ['email', 'web'],
+      orders: 1,
+      revenue: 1000,
+      price_band: 'high',
+      favourite_categories: [],
+      consent: { analytics: true, marketing_email: true, marketing_sms: false },
+    })
+    expect((body['identifiers'] as { identifier: string }[]).map((entry) => entry.identifier).sort()).toEqual(
+      ['anonymous_id:ck-anna', 'customer_id:C-anna', `email_hash:${annaEmail}`, 'order_id:O-1'].sort(),
+    )
+    expect(
+      (body['orders_list'] as { order_key: string; revenue: number }[]).map((order) => [
+        order.order_key,
+        order.revenue,
+      ]),
+    ).toEqual([['O-1', 1000]])
+    expect((body['timeline'] as { event_type: string }[]).map((event) => event.event_type)).toEqual([
+      'order_paid',
+      'order_created',
+      'page_view',
+      'clicked',
+    ])
+    const unknown = await profile('customer:C-nobody')
+    expect(unknown.statusCode).toBe(404)
+    const badKind = await profile('passport:123')
+    expect(badKind.statusCode).toBe(400)
+    expect(badKind.json<{ error: { message: string } }>().error.message).toMatch(/"identifier": expected kind:value/)
+    expect((await profile('email:not-an-address')).statusCode).toBe(400)
   })
 
   it('answers only the models asked for', async () => {

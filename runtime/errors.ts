@@ -75,6 +75,7 @@ export const errorCatalogue = {
     retriable: false,
     summary: 'An unexpected failure; the server log has the details.',
   },
+  OMNI_ERR_API_NOT_FOUND: { status: 404, retriable: false, summary: 'What the request names is not stored.' },
   OMNI_ERR_API_UNAUTHORIZED: { status: 401, retriable: false, summary: 'The API key is missing or unknown.' },
   OMNI_ERR_API_FORBIDDEN: { status: 403, retriable: false, summary: "The API key's scope does not reach the route." },
   OMNI_ERR_API_RATE_LIMITED: {

@@ -6,6 +6,7 @@ import { inject } from 'vitest'
 import { openStore, type Store } from '../runtime/clickhouse-store.ts'
 import { createKafkaClient } from '../runtime/kafka-client.ts'
 import { createLogger, type Logger } from '../runtime/logger.ts'
+import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
 
 /** A logger for tests: warnings and errors only, so failures stay readable. */
 export const testLogger: Logger = createLogger({ level: process.env['TEST_LOG_LEVEL'] ?? 'warn', name: 'test' })
@@ -62,3 +63,6 @@ export const testAdminKey = 'test-admin-key-0123456789'
 export const testApiKeys = { [testReaderKey]: 'reader', [testAdminKey]: 'admin' } as const
 export const asReader = { authorization: `Bearer ${testReaderKey}` }
 export const asAdmin = { authorization: `Bearer ${testAdminKey}` }
+
+/** The hasher of e-mails and phones the API tests use (the collector's, with a test secret). */
+export const testHasher = createIdentifierHasher('test-hash-secret-0123456789')

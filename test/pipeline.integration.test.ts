@@ -11,7 +11,16 @@ import { ensureTopics } from '../runtime/kafka-client.ts'
 import { frame } from '../schemas/confluent-wire-format.ts'
 import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
 import { identifiersOf, strongestIdentifier, type CapturedEvent } from '../schemas/capture-events.ts'
-import { asReader, openTestStore, testApiKeys, testKafka, testLogger, uniqueName, waitFor } from './helpers.ts'
+import {
+  asReader,
+  openTestStore,
+  testApiKeys,
+  testHasher,
+  testKafka,
+  testLogger,
+  uniqueName,
+  waitFor,
+} from './helpers.ts'
 
 const eventCount = 1000
 const registry = createEmbeddedSchemaRegistry()
@@ -112,6 +121,7 @@ describe('a touchpoint travels through Kafka into ClickHouse and out of the API'
       logger: testLogger,
       checkKafka: async () => undefined,
       apiKeys: testApiKeys,
+      hasher: testHasher,
     })
     const response = await api.inject({
       method: 'GET',
