@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client'
 import { apiKeyOf, authorize, type ApiScope } from './api-keys.ts'
 import { registerAttributionRoute } from './attribution-route.ts'
 import { registerChannelSwitchRoute } from './channel-switch-route.ts'
+import { registerPathAndFunnelRoutes } from './paths-funnels-route.ts'
 import { registerPersonRoute } from './person-route.ts'
 import { loadSql } from './sql-files.ts'
 import { formatProperty, requestedFormat, sendTable, type TableFormat } from './tabular.ts'
@@ -210,6 +211,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   registerAttributionRoute(app, options.store, metricQuerySettings)
   registerChannelSwitchRoute(app, options.store, metricQuerySettings)
   registerPersonRoute(app, options.store, options.hasher, metricQuerySettings)
+  registerPathAndFunnelRoutes(app, options.store, metricQuerySettings)
 
   app.post(
     '/v1/admin/refresh',

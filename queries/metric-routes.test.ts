@@ -328,6 +328,44 @@ describe('metric routes over journeys stored in the real ClickHouse engine', () 
     expect((await profile('email:not-an-address')).statusCode).toBe(400)
   })
 
+  it('lists the top paths, all or by outcome', async () => {
+    const top = async (query: string) =>
+      (await app.inject({ url: `/v1/paths/top?${range}${query}`, headers: asReader })).json<{
+        paths: { path: string; journeys: number; conversions: number; conversion_rate: number; revenue: number }[]
+      }>().paths
+    expect(await top('')).toEqual([
+      { path: 'email > web', steps: 2, journeys: 2, conversions: 1, conversion_rate: 0.5, revenue: 1000 },
+      { path: 'sms > store', steps: 2, journeys: 1, conversions: 1, conversion_rate: 1, revenue: 500 },
+      { path: 'web', steps: 1, journeys: 1, conversions: 1, conversion_rate: 1, revenue: 200 },
+    ])
+    expect((await top('&outcome=not_converted')).map((row) => [row.path, row.journeys])).toEqual([['email > web', 1]])
+    expect((await top('&limit=1')).map((row) => row.path)).toEqual(['email > web'])
+  })
+
+  it('counts persons through a funnel of event types, in every channel or one', async () => {
+    const funnel = async (query: string) => app.inject({ url: `/v1/funnels?${range}&${query}`, headers: asReader })
+    // Anna clicks, views and orders; Vera clicks and views; Boris and Gleb never click: 4 persons, 2 at step 1.
+    const all = await funnel('steps=clicked,page_view,order_created')
+    expect(all.statusCode, all.body).toBe(200)
+    expect(all.json()).toMatchObject({
+      persons_with_events: 4,
+      steps: [
+        { step: 1, event_type: 'clicked', persons: 2, conversion_from_previous: 0.5, conversion_from_first: 1 },
+        { step: 2, event_type: 'page_view', persons: 2, conversion_from_previous: 1, conversion_from_first: 1 },
+        { step: 3, event_type: 'order_created', persons: 1, conversion_from_previous: 0.5, conversion_from_first: 0.5 },
+      ],
+    })
+    // On the web alone: Anna, Vera and Gleb view; Anna and Gleb order.
+    const web = await funnel('steps=page_view,order_created&channel=web&format=csv')
+    expect(web.body).toBe(
+      'step,event_type,persons,conversion_from_previous,conversion_from_first\n1,page_view,3,1,1\n2,order_created,2,0.6666666666666666,0.6666666666666666\n',
+    )
+    expect((await funnel('steps=clicked')).statusCode).toBe(400)
+    expect((await funnel('steps=clicked,clicked')).json<{ error: { message: string } }>().error.message).toMatch(
+      /"steps": a step is repeated/,
+    )
+  })
+
   it('answers only the models asked for', async () => {
     const response = await app.inject({ url: `/v1/attribution?${range}&models=markov,shapley`, headers: asReader })
     expect(response.json<{ models: { model: string }[] }>().models.map((entry) => entry.model)).toEqual([
