@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { loadSql } from './sql-files.ts'
-import { formatProperty, requestedFormat, sendTable, type TableColumn, type TableFormat } from './tabular.ts'
+import { formatProperty, requestedFormat, sendTable, share, type TableColumn, type TableFormat } from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 const transitionsSql = loadSql('channel-transitions')
@@ -33,8 +33,6 @@ export const transitionColumns: readonly TableColumn<Transition>[] = [
   { name: 'probability', type: 'number' },
   { name: 'median_hours', type: 'number' },
 ]
-
-const share = (part: number, whole: number) => (whole > 0 ? part / whole : 0)
 
 /**
  * `GET /v1/channel-switch`: how customers move between channels. The transition matrix between the channels of

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
 import { loadSql } from './sql-files.ts'
-import { formatProperty, requestedFormat, sendTable, type TableColumn, type TableFormat } from './tabular.ts'
+import { formatProperty, requestedFormat, sendTable, share, type TableColumn, type TableFormat } from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 const pathsSql = loadSql('channel-paths')
@@ -45,8 +45,6 @@ const funnelColumns: readonly TableColumn<FunnelStep>[] = [
   { name: 'conversion_from_previous', type: 'number' },
   { name: 'conversion_from_first', type: 'number' },
 ]
-
-const share = (part: number, whole: number) => (whole > 0 ? part / whole : 0)
 
 /**
  * `GET /v1/paths/top`: the commonest journey paths (repeats in a row collapsed) with their conversion rate and revenue.

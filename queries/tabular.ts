@@ -66,3 +66,6 @@ export function sendTable<R extends object>(
   )
   return reply.type(arrowStreamType).send(Buffer.from(tableToIPC(new Table(vectors), 'stream')))
 }
+
+/** part / whole, or 0 when there is no whole: shares and rates in metric answers. */
+export const share = (part: number, whole: number): number => (whole > 0 ? part / whole : 0)
