@@ -1,7 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
-import { attribute, attributionModels, type AttributionModel, type AttributionOptions } from './models/attribution.ts'
+import {
+  attribute,
+  attributionModels,
+  type AttributionModel,
+  type AttributionOptions,
+  type ChannelCredit,
+} from './models/attribution.ts'
 import type { PathCount } from './models/paths.ts'
 import { loadSql } from './sql-files.ts'
 import { formatProperty, requestedFormat, sendTable, type TableColumn, type TableFormat } from './tabular.ts'
@@ -35,6 +41,8 @@ export interface CreditedChannel {
   roas: number | null
   /** (Credited revenue − spend) / spend; null without spend. */
   romi: number | null
+  /** Ordered Shapley only: the credit by position in the journey. */
+  positions?: { position: number; conversions: number; value: number }[]
 }
 
 const nullableNumber = { type: ['number', 'null'] } as const
@@ -50,6 +58,13 @@ const creditSchema = {
     cpa: nullableNumber,
     roas: nullableNumber,
     romi: nullableNumber,
+    positions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { position: { type: 'integer' }, conversions: { type: 'number' }, value: { type: 'number' } },
+      },
+    },
   },
 } as const
 
@@ -213,17 +228,18 @@ export const attributionColumns: readonly TableColumn<CreditedChannel & { model:
 
 /** Each credited channel with its share and its spend, CPA, ROAS and ROMI; channels with spend and no credit too. */
 export function withCosts(
-  credits: readonly { channel: string; conversions: number; value: number }[],
+  credits: readonly ChannelCredit[],
   spend: ReadonlyMap<string, number>,
   totalConversions: number,
 ): CreditedChannel[] {
-  const channels = new Map(credits.map((credit) => [credit.channel, credit]))
+  const channels = new Map<string, ChannelCredit>(credits.map((credit) => [credit.channel, credit]))
   for (const channel of spend.keys()) {
     if (!channels.has(channel)) channels.set(channel, { channel, conversions: 0, value: 0 })
   }
-  return [...channels.values()].map(({ channel, conversions, value }) => {
+  return [...channels.values()].map(({ channel, conversions, value, positions }) => {
     const cost = spend.get(channel) ?? 0
     return {
+      ...(positions === undefined ? {} : { positions: [...positions] }),
       channel,
       conversions,
       value,

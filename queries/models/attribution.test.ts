@@ -214,6 +214,32 @@ describe('Shapley value over channel sets', () => {
     expectCredits(attribute(paths, 'shapley'), { A: [2, 0], B: [1, 0] })
   })
 
+  it('in its ordered variant, gives each channel the same total broken down by position', () => {
+    // A > B > A converts 2: A and B get 1 each; A's is split over positions 1 and 3, B's is at position 2.
+    // B alone converts 1: B gets 1 at position 1.
+    const result = attribute([path('A > B > A', 2, 20), path('B', 1, 10)], 'shapley_ordered')
+    expect(result.channels).toEqual([
+      {
+        channel: 'B',
+        conversions: 2,
+        value: 20,
+        positions: [
+          { position: 1, conversions: 1, value: 10 },
+          { position: 2, conversions: 1, value: 10 },
+        ],
+      },
+      {
+        channel: 'A',
+        conversions: 1,
+        value: 10,
+        positions: [
+          { position: 1, conversions: 0.5, value: 5 },
+          { position: 3, conversions: 0.5, value: 5 },
+        ],
+      },
+    ])
+  })
+
   it('matches enumeration of every coalition on random journeys over six channels', () => {
     const next = mulberry32(11)
     const channels = ['a', 'b', 'c', 'd', 'e', 'f']

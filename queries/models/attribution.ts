@@ -11,6 +11,7 @@ export const attributionModels = [
   'position_based',
   'markov',
   'shapley',
+  'shapley_ordered',
 ] as const
 export type AttributionModel = (typeof attributionModels)[number]
 
@@ -32,6 +33,8 @@ export interface ChannelCredit {
   readonly channel: string
   readonly conversions: number
   readonly value: number
+  /** Ordered Shapley: the channel's credit by the position (1-based touch number) it had in the journeys. */
+  readonly positions?: readonly { readonly position: number; readonly conversions: number; readonly value: number }[]
 }
 
 export interface AttributionResult {
@@ -157,6 +160,42 @@ function shapley(paths: readonly PathCount[]): ChannelCredit[] {
     const members = [...new Set(path.channels)]
     return new Map(members.map((channel) => [channel, 1 / members.length]))
   })
+}
+
+/**
+ * The ordered variant (after Zhao et al. 2018, section on ordered Shapley values): the same credit per channel as
+ * `shapley`, broken down by where in the journey the channel stood. In each journey a channel's share (1/|T| of its
+ * conversions and value) is split evenly over the touch positions the channel occupies (1 = the first touch).
+ */
+function shapleyOrdered(paths: readonly PathCount[]): ChannelCredit[] {
+  const byPosition = new Map<string, Map<number, { conversions: number; value: number }>>()
+  for (const path of paths) {
+    if (path.conversions <= 0 && path.value <= 0) continue
+    const members = [...new Set(path.channels)]
+    for (const channel of members) {
+      const positions = path.channels.flatMap((touched, index) => (touched === channel ? [index + 1] : []))
+      const weight = 1 / members.length / positions.length
+      const credit = byPosition.get(channel) ?? new Map<number, { conversions: number; value: number }>()
+      byPosition.set(channel, credit)
+      for (const position of positions) {
+        const entry = credit.get(position) ?? { conversions: 0, value: 0 }
+        entry.conversions += weight * path.conversions
+        entry.value += weight * path.value
+        credit.set(position, entry)
+      }
+    }
+  }
+  return sorted(
+    [...byPosition].map(([channel, credit]) => {
+      const positions = [...credit].sort(([a], [b]) => a - b).map(([position, entry]) => ({ position, ...entry }))
+      return {
+        channel,
+        conversions: positions.reduce((sum, entry) => sum + entry.conversions, 0),
+        value: positions.reduce((sum, entry) => sum + entry.value, 0),
+        positions,
+      }
+    }),
+  )
 }
 
 /** Solves `a x = b` in place by Gaussian elimination with partial pivoting; `a` is n×n, row-major. */
@@ -329,5 +368,6 @@ export function attribute(
   )
   if (model === 'markov') return markov(paths, options)
   if (model === 'shapley') return { model, channels: shapley(paths) }
+  if (model === 'shapley_ordered') return { model, channels: shapleyOrdered(paths) }
   return { model, channels: creditByPath(paths, (path) => heuristicWeights(model, path, options)) }
 }
