@@ -11,11 +11,12 @@ import type { Registry } from 'prom-client'
 import { apiKeyOf, authorize, type ApiScope } from './api-keys.ts'
 import { registerAttributionRoute } from './attribution-route.ts'
 import { registerChannelSwitchRoute } from './channel-switch-route.ts'
+import { registerLtvRoute } from './ltv-route.ts'
 import { registerPathAndFunnelRoutes } from './paths-funnels-route.ts'
 import { registerPersonRoute } from './person-route.ts'
 import { loadSql } from './sql-files.ts'
-import { formatProperty, requestedFormat, sendTable, type TableFormat } from './tabular.ts'
-import { timeRangeOf, timeRangeProperties } from './time-range.ts'
+import { rangeAndFormatQuerystring, requestedFormat, sendTable, type TableFormat } from './tabular.ts'
+import { timeRangeOf } from './time-range.ts'
 
 export interface ApiServerOptions {
   readonly store: Store
@@ -166,11 +167,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
       config: { scope: 'reader', rateLimit: {} },
       schema: {
         description: 'Events and distinct persons per channel in a time range.',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { ...timeRangeProperties, ...formatProperty },
-        },
+        querystring: rangeAndFormatQuerystring,
         response: {
           200: {
             type: 'object',
@@ -212,6 +209,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   registerChannelSwitchRoute(app, options.store, metricQuerySettings)
   registerPersonRoute(app, options.store, options.hasher, metricQuerySettings)
   registerPathAndFunnelRoutes(app, options.store, metricQuerySettings)
+  registerLtvRoute(app, options.store, metricQuerySettings)
 
   app.post(
     '/v1/admin/refresh',

@@ -1,8 +1,15 @@
 import type { FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { loadSql } from './sql-files.ts'
-import { formatProperty, requestedFormat, sendTable, share, type TableColumn, type TableFormat } from './tabular.ts'
-import { timeRangeOf, timeRangeProperties } from './time-range.ts'
+import {
+  rangeAndFormatQuerystring,
+  requestedFormat,
+  sendTable,
+  share,
+  type TableColumn,
+  type TableFormat,
+} from './tabular.ts'
+import { timeRangeOf } from './time-range.ts'
 
 const transitionsSql = loadSql('channel-transitions')
 const switchTimesSql = loadSql('channel-switch-times')
@@ -53,11 +60,7 @@ export function registerChannelSwitchRoute(
         description:
           'Channel switching: the transition matrix, online/offline switches, multichannel shares, switchers against ' +
           'single-channel customers, top cross-channel paths and Sankey flows. As CSV or Arrow: the transition matrix.',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { ...timeRangeProperties, ...formatProperty },
-        },
+        querystring: rangeAndFormatQuerystring,
       },
     },
     async (request, reply) => {

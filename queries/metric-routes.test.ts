@@ -366,6 +366,29 @@ describe('metric routes over journeys stored in the real ClickHouse engine', () 
     )
   })
 
+  it('gives historical LTV by cohort, acquisition channel and number of channels used', async () => {
+    const response = await app.inject({ url: `/v1/ltv?${range}`, headers: asReader })
+    expect(response.statusCode, response.body).toBe(200)
+    const rows = response.json<{ segments: Record<string, unknown>[] }>().segments
+    const at30 = rows.filter((row) => row['horizon_days'] === 30)
+    // First purchases: Anna 1,000 (first touch e-mail, two channels), Boris 500 (SMS, two), Gleb 200 (web, one).
+    expect(
+      at30.map((row) => [row['dimension'], row['segment'], row['customers'], row['ltv_gross'], row['ltv_net']]),
+    ).toEqual([
+      ['acquisition_channel', 'email', 1, 1000, 1000],
+      ['acquisition_channel', 'sms', 1, 500, 500],
+      ['acquisition_channel', 'web', 1, 200, 200],
+      ['channels_used', 'multichannel', 2, 750, 750],
+      ['channels_used', 'single_channel', 1, 200, 200],
+      ['cohort', '2026-05-01', 3, 1700 / 3, 1700 / 3],
+    ])
+    expect(rows.filter((row) => row['segment'] === '2026-05-01').map((row) => row['horizon_days'])).toEqual([
+      30, 90, 180, 365,
+    ])
+    // The newest order is three days after the first: no customer has had 30 days yet.
+    expect(rows.every((row) => row['matured'] === 0)).toBe(true)
+  })
+
   it('answers only the models asked for', async () => {
     const response = await app.inject({ url: `/v1/attribution?${range}&models=markov,shapley`, headers: asReader })
     expect(response.json<{ models: { model: string }[] }>().models.map((entry) => entry.model)).toEqual([

@@ -1,6 +1,7 @@
 import { Float64, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow'
 import { stringify } from 'csv-stringify/sync'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { timeRangeProperties } from './time-range.ts'
 
 /** What a metric route can answer in: JSON (its documented shape), or its rows as CSV or an Arrow IPC stream. */
 export const tableFormats = ['json', 'csv', 'arrow'] as const
@@ -15,6 +16,13 @@ export const formatProperty = {
     enum: tableFormats,
     description: `json (default), csv, or arrow (an Apache Arrow IPC stream); or ask by Accept: text/csv, ${arrowStreamType}.`,
   },
+} as const
+
+/** The querystring of a metric route that takes a time range and a format, and nothing else. */
+export const rangeAndFormatQuerystring = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { ...timeRangeProperties, ...formatProperty },
 } as const
 
 /** The format a request asks for: its `format` parameter, else its Accept header, else JSON. */
