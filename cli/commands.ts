@@ -52,6 +52,15 @@ function storeOptions(config: Config) {
   }
 }
 
+/**
+ * The API's client for metric queries as CLICKHOUSE_API_USER, a read-only user (server mode only); undefined otherwise,
+ * and then the API runs each metric query with readonly = 2 on the main client.
+ */
+async function openReadOnlyStore(config: Config): Promise<Store | undefined> {
+  if (config.clickhouseUrl === undefined || config.clickhouseApiUser === undefined) return undefined
+  return openStore({ ...storeOptions(config), user: config.clickhouseApiUser, password: config.clickhouseApiPassword })
+}
+
 /** Opens the store and brings it up to date: migrations, retention, journey settings. */
 export async function openMigratedStore(config: Config, logger: Logger): Promise<Store> {
   const store = await openStore(storeOptions(config))
@@ -111,8 +120,10 @@ export async function startCommand({ config, logger }: Context, options: { demo:
   const kafkaCheck = createKafkaCheck(kafka)
   const apiKeys = resolveApiKeys(config.apiKeys, config.dataDir)
   const hasher = createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir))
+  const readOnlyStore = await openReadOnlyStore(config)
   const api = await buildApiServer({
     store,
+    readOnlyStore,
     logger,
     checkKafka: kafkaCheck.check,
     metrics: metrics.registry,
@@ -174,6 +185,7 @@ export async function startCommand({ config, logger }: Context, options: { demo:
     await api.close()
     await consumer.stop()
     await kafkaCheck.close().catch(() => undefined)
+    await readOnlyStore?.close()
     await store.close()
     await localKafka?.stop()
   })
@@ -211,8 +223,10 @@ export async function serveCommand({ config, logger }: Context): Promise<void> {
   const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
   const store = await openMigratedStore(config, logger)
   const kafkaCheck = createKafkaCheck(kafka)
+  const readOnlyStore = await openReadOnlyStore(config)
   const api = await buildApiServer({
     store,
+    readOnlyStore,
     logger,
     checkKafka: kafkaCheck.check,
     hasher: createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir)),
@@ -224,6 +238,7 @@ export async function serveCommand({ config, logger }: Context): Promise<void> {
   onShutdownSignal(logger, async () => {
     await api.close()
     await kafkaCheck.close().catch(() => undefined)
+    await readOnlyStore?.close()
     await store.close()
   })
 }

@@ -27,6 +27,11 @@ export interface ApiServerOptions {
   readonly metrics?: Registry | undefined
   /** The keys that may call `/v1/*`, with their scopes (see resolveApiKeys). */
   readonly apiKeys: Readonly<Record<string, ApiScope>>
+  /**
+   * Where metric queries run: a client as a read-only ClickHouse user (server mode with CLICKHOUSE_API_USER). Without
+   * it they run on `store`, each with `readonly = 2`, so the engine refuses any write or DDL in them.
+   */
+  readonly readOnlyStore?: Store | undefined
   /** Hashes e-mails and phones in person lookups exactly as the collector does. */
   readonly hasher: IdentifierHasher
   /** Requests a minute one key may make before 429 (default 600). */
@@ -48,10 +53,7 @@ const channelStatsColumns = [
 ] as const
 
 /** Settings on every metric query: a bounded cost, whatever the request. */
-const metricQuerySettings = {
-  max_execution_time: 30,
-  max_memory_usage: '2000000000',
-} as const
+const boundedCost = { max_execution_time: 30, max_memory_usage: '2000000000' } as const
 
 const errorSchema = {
   type: 'object',
@@ -71,6 +73,9 @@ const errorSchema = {
  */
 export async function buildApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = options.logger.child({ component: 'api' })
+  const metricsStore = options.readOnlyStore ?? options.store
+  // A user whose profile says readonly = 1 may not set readonly at all; anyone else gets readonly = 2 per query.
+  const metricQuerySettings = options.readOnlyStore === undefined ? { ...boundedCost, readonly: '2' } : boundedCost
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: 1024 * 1024,
@@ -194,7 +199,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     async (request, reply) => {
       const range = timeRangeOf(request.query)
       const channels = await queryRows<{ channel: string; events: number; persons: number }>(
-        options.store,
+        metricsStore,
         channelStatsSql,
         range.params,
         metricQuerySettings,
@@ -205,11 +210,11 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     },
   )
 
-  registerAttributionRoute(app, options.store, metricQuerySettings)
-  registerChannelSwitchRoute(app, options.store, metricQuerySettings)
-  registerPersonRoute(app, options.store, options.hasher, metricQuerySettings)
-  registerPathAndFunnelRoutes(app, options.store, metricQuerySettings)
-  registerLtvRoute(app, options.store, metricQuerySettings)
+  registerAttributionRoute(app, metricsStore, metricQuerySettings)
+  registerChannelSwitchRoute(app, metricsStore, metricQuerySettings)
+  registerPersonRoute(app, metricsStore, options.hasher, metricQuerySettings)
+  registerPathAndFunnelRoutes(app, metricsStore, metricQuerySettings)
+  registerLtvRoute(app, metricsStore, metricQuerySettings)
 
   app.post(
     '/v1/admin/refresh',

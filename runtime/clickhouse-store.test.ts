@@ -65,6 +65,18 @@ describe('TabSeparated inserts against the real ClickHouse engine', () => {
     expect(spooledFiles()).toEqual([])
   })
 
+  it("applies a query's settings to that query alone, not to what the process runs next", async () => {
+    const setting = async (extra: Record<string, string | number> = {}) =>
+      (await queryRows<{ value: string }>(store, "SELECT getSetting('max_memory_usage') AS value", {}, extra))[0]?.value
+    const before = await setting()
+    expect(Number(await setting({ max_memory_usage: '123456789', readonly: '2' }))).toBe(123456789)
+    expect(await setting()).toBe(before)
+    // A read-only query leaves the store writable.
+    await insertRows(store, 'notes', columns, [
+      { id: '00000000-0000-4000-8000-000000000009', at: '2026-03-04 00:00:00.000', amount: '1.00', note: 'still' },
+    ])
+  })
+
   it('clears what a crashed process left in the spool when a store opens', async () => {
     if (spoolRoot === undefined) return // server mode spools nothing
     const leftover = path.join(spoolRoot, 'crashed-process')
@@ -80,7 +92,7 @@ describe('TabSeparated inserts against the real ClickHouse engine', () => {
       ])
       expect(
         (await queryRows<{ n: number }>(store, 'SELECT count() AS n FROM {database:Identifier}.notes'))[0]?.n,
-      ).toBe(4)
+      ).toBe(5)
     } finally {
       await other.close()
     }

@@ -3,7 +3,13 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { randomUUID } from 'node:crypto'
 import { createClient, parseError, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
-import { ChdbConnection, type ConnInsertParams, type ConnInsertResult } from 'chdb/connection'
+import {
+  ChdbConnection,
+  type ConnBaseQueryParams,
+  type ConnInsertParams,
+  type ConnInsertResult,
+  type ConnQueryResult,
+} from 'chdb/connection'
 import { OmnistitchError, describeError } from './errors.ts'
 
 type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection']
@@ -59,6 +65,27 @@ class EmbeddedConnection extends ChdbConnection {
     private readonly spoolDir: string,
   ) {
     super(params)
+  }
+
+  /**
+   * The stock connection sends a query's settings as `SET` statements ahead of it, and SET lasts for the whole
+   * embedded session: one API query's readonly = 2 or memory limit would then hold for the loader's inserts and the
+   * resolver in the same process. Here they go into the query's own SETTINGS clause and hold for it alone.
+   */
+  override async query(params: ConnBaseQueryParams): Promise<ConnQueryResult<Readable>> {
+    const settings = Object.entries(params.clickhouse_settings ?? {}).filter(
+      ([name, value]) => value !== undefined && !httpOnlySettings.has(name) && /^\w+$/.test(name),
+    )
+    const format = /\s+FORMAT\s+\w+\s*$/.exec(params.query)
+    if (settings.length === 0 || format === null) return super.query(params)
+    const clause = settings
+      .map(
+        ([name, value]) =>
+          `${name} = ${sqlLiteral(typeof value === 'object' ? JSON.stringify(value) : (value as string))}`,
+      )
+      .join(', ')
+    const query = `${params.query.slice(0, format.index)}\nSETTINGS ${clause}${params.query.slice(format.index)}`
+    return super.query({ ...params, query, clickhouse_settings: {} })
   }
 
   override async insert(params: ConnInsertParams<Readable>): Promise<ConnInsertResult> {

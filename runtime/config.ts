@@ -170,6 +170,23 @@ export const settings = {
     accepts: 'any text',
     fallback: '',
   }),
+  clickhouseApiUser: setting<string | undefined>({
+    env: 'CLICKHOUSE_API_USER',
+    defaultText: '(unset: the API uses CLICKHOUSE_USER, each query with readonly = 2)',
+    description:
+      'Server mode: a read-only ClickHouse user (readonly = 1 in its profile) the API runs its metric queries as.',
+    schema: z.string().min(1),
+    accepts: 'a user name',
+    fallback: undefined,
+  }),
+  clickhouseApiPassword: setting({
+    env: 'CLICKHOUSE_API_PASSWORD',
+    defaultText: '(empty)',
+    description: 'Password of CLICKHOUSE_API_USER.',
+    schema: z.string(),
+    accepts: 'any text',
+    fallback: '',
+  }),
   clickhouseDatabase: setting({
     env: 'CLICKHOUSE_DATABASE',
     defaultText: 'omnistitch',
