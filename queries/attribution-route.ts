@@ -24,6 +24,8 @@ interface AttributionQuery {
   half_life?: number
   position_weights?: string
   collapse_repeats?: boolean
+  group_by?: 'channel' | 'channel_source' | 'channel_campaign'
+  channels?: string
   format?: TableFormat
 }
 
@@ -122,6 +124,17 @@ export function registerAttributionRoute(
               pattern: '^\\d+(\\.\\d+)?/\\d+(\\.\\d+)?/\\d+(\\.\\d+)?$',
               description: 'Position-based: first/middle/last percentages (default 40/20/40).',
             },
+            group_by: {
+              type: 'string',
+              enum: ['channel', 'channel_source', 'channel_campaign'],
+              description:
+                'What a path step is: the channel (default), or the channel with its UTM source or campaign.',
+            },
+            channels: {
+              type: 'string',
+              pattern: '^[a-z_]+(,[a-z_]+)*$',
+              description: 'Comma-separated channels: only their touches make the paths (default: every channel).',
+            },
             collapse_repeats: {
               type: 'boolean',
               description: 'Count repeated touches of one channel in a row once (default false).',
@@ -178,10 +191,19 @@ export function registerAttributionRoute(
         queryRows<{ path: string[]; conversions: number; value: number; nulls: number }>(
           store,
           pathsSql,
-          range.params,
+          {
+            ...range.params,
+            group_by: query.group_by ?? 'channel',
+            channels: query.channels === undefined ? [] : query.channels.split(','),
+          },
           settings,
         ),
-        queryRows<{ channel: string; spend: number }>(store, spendSql, range.params, settings),
+        queryRows<{ channel: string; spend: number }>(
+          store,
+          spendSql,
+          { ...range.params, group_by: query.group_by ?? 'channel' },
+          settings,
+        ),
       ])
       const paths: PathCount[] = rows.map((row) => ({
         channels: row.path,

@@ -44,7 +44,7 @@ describe('attribution on simulated traffic, against what each channel truly caus
     const rows = await queryRows<{ path: string[]; conversions: number; value: number; nulls: number }>(
       store,
       loadSql('attribution-paths'),
-      { from: '2000-01-01 00:00:00.000', to: '2100-01-01 00:00:00.000' },
+      { from: '2000-01-01 00:00:00.000', to: '2100-01-01 00:00:00.000', group_by: 'channel', channels: [] },
     )
     paths = rows.map((row) => ({
       channels: row.path,

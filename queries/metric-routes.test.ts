@@ -48,6 +48,7 @@ const events = [
     event_type: 'clicked',
     source: 'esp',
     identifiers: { email_hash: annaEmail },
+    utm: { source: 'esp', medium: 'email', campaign: 'spring', content: null, term: null },
     consent: {
       analytics: true,
       marketing_email: true,
@@ -387,6 +388,28 @@ describe('metric routes over journeys stored in the real ClickHouse engine', () 
     ])
     // The newest order is three days after the first: no customer has had 30 days yet.
     expect(rows.every((row) => row['matured'] === 0)).toBe(true)
+  })
+
+  it('makes path steps of channel and campaign, or of the channels asked for only', async () => {
+    const credits = async (query: string) =>
+      Object.fromEntries(
+        (await app.inject({ url: `/v1/attribution?${range}&${query}`, headers: asReader }))
+          .json<{ models: { channels: CreditedChannel[] }[] }>()
+          .models[0]?.channels.map((credit) => [credit.channel, [credit.conversions, credit.value]]) ?? [],
+      )
+    // The e-mail spend is on campaign "spring": it meets the credit of the same step.
+    expect(await credits('models=first_touch&group_by=channel_campaign')).toEqual({
+      'email / spring': [1, 1000],
+      'sms / (none)': [1, 500],
+      'web / (none)': [1, 200],
+    })
+    // Only e-mail and SMS touches: Anna's journey is [email], Boris's [sms], Vera's [email]; Gleb's has none left.
+    const response = await app.inject({
+      url: `/v1/attribution?${range}&models=last_touch&channels=email,sms`,
+      headers: asReader,
+    })
+    expect(response.json<{ journeys: number }>().journeys).toBe(3)
+    expect(await credits('models=last_touch&channels=email,sms')).toEqual({ email: [1, 1000], sms: [1, 500] })
   })
 
   it('answers only the models asked for', async () => {
