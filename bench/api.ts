@@ -1,0 +1,184 @@
+// Latency of the metrics API on a large store: simulator events are written straight into embedded ClickHouse (the
+// loader's TabSeparated lines, through the store's insert path), identities are resolved and the derived views built,
+// then each endpoint is called repeatedly through the real server (fastify inject: no network in the way), and, in
+// the same run, its bare SQL is run with the same parameters. The last line printed is one JSON object.
+//   npm run bench:api -- [--events 10000000] [--days 180] [--runs 15]
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { defaultIdentityRules } from '../consumers/identity-graph.ts'
+import { runIdentityResolution } from '../consumers/identity-resolver.ts'
+import { toAdCostRow, toTouchpointTsvLine, touchpointColumns, adCostColumns } from '../consumers/touchpoint-row.ts'
+import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
+import { simulate } from '../producers/simulator/simulate.ts'
+import { buildApiServer } from '../queries/api-server.ts'
+import { loadSql } from '../queries/sql-files.ts'
+import { migrate } from '../runtime/clickhouse-migrations.ts'
+import { insertRows, insertTabSeparated, openStore, queryRows } from '../runtime/clickhouse-store.ts'
+import { formatDateTime64 } from '../runtime/clickhouse-values.ts'
+import { createLogger } from '../runtime/logger.ts'
+import type { AdCostRow } from '../consumers/touchpoint-row.ts'
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '10000000' },
+    days: { type: 'string', default: '180' },
+    runs: { type: 'string', default: '15' },
+  },
+})
+const targetEvents = Number(values.events)
+const days = Number(values.days)
+const runs = Number(values.runs)
+const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`)
+const logger = createLogger({ level: 'warn', name: 'bench' })
+const hasher = createIdentifierHasher('bench-secret-0123456789')
+// About 66 events per simulated customer over 180 days (docs/SIMULATOR.md).
+const customers = Math.max(100, Math.round((targetEvents / 66) * (180 / days)))
+const start = Date.parse('2026-01-01T00:00:00Z')
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-bench-api-'))
+const store = await openStore({ url: undefined, user: '', password: '', database: 'bench_api', dataDir })
+await migrate(store, { logger })
+
+// Load, a shard of customers at a time so that memory stays flat.
+const loadStart = performance.now()
+let events = 0
+const shard = 5000
+for (let from = 0; from < customers; from += shard) {
+  const lines: string[] = []
+  const costs: AdCostRow[] = []
+  simulate(
+    {
+      customers,
+      days,
+      seed: 3,
+      hasher,
+      start,
+      range: { from, to: Math.min(customers, from + shard) },
+      trailers: from === 0,
+    },
+    {
+      event: (event) => {
+        const source = { topic: 'bench', partition: 0, offset: String(events), schemaId: 1 }
+        events += 1
+        if (event.family === 'ad-cost') costs.push(toAdCostRow(event.value, source))
+        else lines.push(toTouchpointTsvLine(event, source))
+      },
+    },
+  )
+  for (let at = 0; at < lines.length; at += 200_000) {
+    await insertTabSeparated(store, 'touchpoints', touchpointColumns, lines.slice(at, at + 200_000))
+  }
+  if (costs.length > 0) await insertRows(store, 'ad_costs', adCostColumns, costs)
+  log(`loaded ${events} events (${Math.min(customers, from + shard)} of ${customers} customers)`)
+}
+const loadSeconds = (performance.now() - loadStart) / 1000
+const resolveStart = performance.now()
+const resolution = await runIdentityResolution(store, { rules: defaultIdentityRules, logger })
+const resolveSeconds = (performance.now() - resolveStart) / 1000
+log(`identities and views in ${resolveSeconds.toFixed(1)} s (${resolution.persons} persons)`)
+
+const key = 'bench-reader-key-0123456789'
+const app = await buildApiServer({
+  store,
+  logger,
+  checkKafka: async () => undefined,
+  apiKeys: { [key]: 'reader' },
+  hasher,
+  rateLimitPerMinute: 1_000_000,
+})
+const [someone] = await queryRows<{ identifier: string }>(
+  store,
+  "SELECT identifier FROM {database:Identifier}.identity_map WHERE kind = 'customer_id' LIMIT 1",
+)
+const range = { from: formatDateTime64(start), to: formatDateTime64(start + days * 86_400_000) }
+const query = `from=${new Date(start).toISOString()}&to=${new Date(start + days * 86_400_000).toISOString()}`
+const settings = { max_execution_time: 30, max_memory_usage: '2000000000', readonly: '2' }
+const sql = (name: string, params: Record<string, unknown>) => () => queryRows(store, loadSql(name), params, settings)
+const personId = someone === undefined ? '' : someone.identifier.replace(/^customer_id:/, 'customer:')
+
+/** Each endpoint: its URL, and the SQL it runs, run the way it runs them (together). */
+const endpoints: Record<string, { url: string; sql: (() => Promise<unknown>)[] }> = {
+  attribution: {
+    url: `/v1/attribution?${query}&models=last_touch,linear,markov,shapley`,
+    sql: [
+      sql('attribution-paths', { ...range, group_by: 'channel', channels: [] }),
+      sql('ad-spend', { ...range, group_by: 'channel' }),
+    ],
+  },
+  channel_switch: {
+    url: `/v1/channel-switch?${query}`,
+    sql: ['channel-transitions', 'channel-switch-times', 'channel-switchers', 'channel-paths'].map((name) =>
+      sql(name, range),
+    ),
+  },
+  ltv: { url: `/v1/ltv?${query}`, sql: [sql('ltv-historical', range)] },
+  paths_top: { url: `/v1/paths/top?${query}`, sql: [sql('channel-paths', range)] },
+  funnels: {
+    url: `/v1/funnels?${query}&steps=page_view,add_to_cart,order_created`,
+    sql: [
+      sql('funnel', {
+        ...range,
+        window_seconds: 7 * 86_400,
+        channel: '',
+        step_1: 'page_view',
+        step_2: 'add_to_cart',
+        step_3: 'order_created',
+        ...Object.fromEntries([4, 5, 6, 7, 8].map((step) => [`step_${step}`, '\u0000'])),
+      }),
+    ],
+  },
+  stats_channels: { url: `/v1/stats/channels?${query}`, sql: [sql('channel-stats', range)] },
+  person: {
+    url: `/v1/persons/${encodeURIComponent(personId)}`,
+    sql: [],
+  },
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
+}
+async function time(run: () => Promise<unknown>): Promise<number[]> {
+  await run() // warm-up
+  const times: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now()
+    await run()
+    times.push(performance.now() - started)
+  }
+  return times.sort((a, b) => a - b)
+}
+
+const figures: Record<string, { p50_ms: number; p95_ms: number; sql_p50_ms: number | null }> = {}
+for (const [name, endpoint] of Object.entries(endpoints)) {
+  const api = await time(async () => {
+    const response = await app.inject({ url: endpoint.url, headers: { authorization: `Bearer ${key}` } })
+    if (response.statusCode !== 200) throw new Error(`${name}: ${response.statusCode} ${response.body.slice(0, 300)}`)
+  })
+  const bare = endpoint.sql.length === 0 ? undefined : await time(() => Promise.all(endpoint.sql.map((run) => run())))
+  figures[name] = {
+    p50_ms: Math.round(percentile(api, 0.5)),
+    p95_ms: Math.round(percentile(api, 0.95)),
+    sql_p50_ms: bare === undefined ? null : Math.round(percentile(bare, 0.5)),
+  }
+  log(`${name}: ${JSON.stringify(figures[name])}`)
+}
+await app.close()
+await store.close()
+fs.rmSync(dataDir, { recursive: true, force: true })
+
+process.stdout.write(
+  `${JSON.stringify({
+    bench: 'api',
+    events,
+    customers,
+    days,
+    runs,
+    load_seconds: Number(loadSeconds.toFixed(1)),
+    identities_and_views_seconds: Number(resolveSeconds.toFixed(1)),
+    persons: resolution.persons,
+    endpoints: figures,
+    machine: { cpus: os.cpus().length, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+  })}\n`,
+)
