@@ -1,6 +1,8 @@
 import { tableFromIPC } from 'apache-arrow'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
+import { defaultIdentityRules } from '../consumers/identity-graph.ts'
+import { runIdentityResolution } from '../consumers/identity-resolver.ts'
 import { toTouchpointRow } from '../consumers/touchpoint-row.ts'
 import { migrate } from '../runtime/clickhouse-migrations.ts'
 import type { Store } from '../runtime/clickhouse-store.ts'
@@ -42,6 +44,7 @@ describe('the API', () => {
     // The same rows twice, as a re-delivery would: every count below must still see each event once.
     await store.client.insert({ table: `${store.database}.touchpoints`, values: rows, format: 'JSONEachRow' })
     await store.client.insert({ table: `${store.database}.touchpoints`, values: rows, format: 'JSONEachRow' })
+    await runIdentityResolution(store, { rules: defaultIdentityRules, logger: testLogger })
     app = await buildApiServer({
       apiKeys: testApiKeys,
       hasher: testHasher,

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Partitioners, type Admin, type Kafka } from 'kafkajs'
+import { defaultIdentityRules, personOfIdentifiers, resolveIdentities } from '../consumers/identity-graph.ts'
+import { runIdentityResolution } from '../consumers/identity-resolver.ts'
 import { createTouchpointLoader, type TouchpointLoader } from '../consumers/touchpoint-loader.ts'
 import { createDemoTouchpointGenerator } from '../producers/demo-traffic.ts'
 import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
@@ -10,7 +12,7 @@ import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { ensureTopics } from '../runtime/kafka-client.ts'
 import { frame } from '../schemas/confluent-wire-format.ts'
 import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
-import { identifiersOf, strongestIdentifier, type CapturedEvent } from '../schemas/capture-events.ts'
+import { identifiersOf, type CapturedEvent } from '../schemas/capture-events.ts'
 import {
   asReader,
   openTestStore,
@@ -107,12 +109,24 @@ describe('a touchpoint travels through Kafka into ClickHouse and out of the API'
     await loader.stop()
     expect(await countRows()).toBe(eventCount)
 
+    // Persons as the pure identity graph resolves these events; an event without usable identifiers is nobody's.
+    await runIdentityResolution(store, { rules: defaultIdentityRules, logger: testLogger })
+    const touchpoints = events.filter((item) => item.family !== 'ad-cost')
+    const resolution = resolveIdentities(
+      touchpoints.flatMap((item) => {
+        const identifiers = identifiersOf(item)
+        return identifiers === undefined
+          ? []
+          : [{ event_id: item.value.event_id, event_time: item.value.event_time, identifiers }]
+      }),
+    )
     const expected = new Map<string, { events: number; persons: Set<string> }>()
-    for (const item of events) {
-      if (item.family === 'ad-cost') continue
+    for (const item of touchpoints) {
       const entry = expected.get(item.value.channel) ?? { events: 0, persons: new Set<string>() }
       entry.events += 1
-      entry.persons.add(strongestIdentifier(identifiersOf(item)) ?? `event_id:${item.value.event_id}`)
+      const identifiers = identifiersOf(item)
+      const person = identifiers === undefined ? undefined : personOfIdentifiers(identifiers, resolution)
+      if (person !== undefined) entry.persons.add(person)
       expected.set(item.value.channel, entry)
     }
 

@@ -1,11 +1,13 @@
--- Events and distinct persons per channel in a time range [from, to).
+-- Events and distinct resolved persons per channel in a time range [from, to). touchpoints_resolved reads touchpoints
+-- with FINAL (re-delivered events once) and gives each event the person it resolves to; events nobody can be named
+-- for (no usable identifier, or not yet resolved: the resolver runs every OMNISTITCH_IDENTITY_INTERVAL_SECONDS) count
+-- as events but not as persons.
 -- Parameters: database (Identifier), from and to (DateTime64(3), UTC).
--- FINAL collapses re-delivered events (see schemas/clickhouse/0001_touchpoints.sql).
 SELECT
     channel,
     count() AS events,
-    uniqExact(person_key) AS persons
-FROM {database:Identifier}.touchpoints FINAL
+    uniqExactIf(person_id, NOT startsWith(person_id, 'event:')) AS persons
+FROM {database:Identifier}.touchpoints_resolved
 WHERE event_time >= {from:DateTime64(3)}
   AND event_time < {to:DateTime64(3)}
 GROUP BY channel
