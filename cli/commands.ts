@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client'
 import fs from 'node:fs'
 import Fastify from 'fastify'
 import readline from 'node:readline'
@@ -61,6 +62,33 @@ async function openReadOnlyStore(config: Config): Promise<Store | undefined> {
   return openStore({ ...storeOptions(config), user: config.clickhouseApiUser, password: config.clickhouseApiPassword })
 }
 
+/**
+ * The metrics API as the configuration says: its keys (or the kept local one), the hasher of e-mail and phone lookups,
+ * the read-only client for metric queries where one is configured, and the per-key rate limit.
+ */
+async function buildApiFromConfig(
+  config: Config,
+  logger: Logger,
+  store: Store,
+  checkKafka: () => Promise<void>,
+  metrics?: Registry,
+) {
+  const apiKeys = resolveApiKeys(config.apiKeys, config.dataDir)
+  const hasher = createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir))
+  const readOnlyStore = await openReadOnlyStore(config)
+  const api = await buildApiServer({
+    store,
+    readOnlyStore,
+    logger,
+    checkKafka,
+    metrics,
+    hasher,
+    apiKeys,
+    rateLimitPerMinute: config.apiRateLimit,
+  })
+  return { api, apiKeys, hasher, readOnlyStore }
+}
+
 /** Opens the store and brings it up to date: migrations, retention, journey settings. */
 export async function openMigratedStore(config: Config, logger: Logger): Promise<Store> {
   const store = await openStore(storeOptions(config))
@@ -118,19 +146,13 @@ export async function startCommand({ config, logger }: Context, options: { demo:
   const consumer = createConsumer({ config, logger }, kafka, store, registry, metrics)
   await consumer.loader.start()
   const kafkaCheck = createKafkaCheck(kafka)
-  const apiKeys = resolveApiKeys(config.apiKeys, config.dataDir)
-  const hasher = createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir))
-  const readOnlyStore = await openReadOnlyStore(config)
-  const api = await buildApiServer({
-    store,
-    readOnlyStore,
+  const { api, apiKeys, hasher, readOnlyStore } = await buildApiFromConfig(
+    config,
     logger,
-    checkKafka: kafkaCheck.check,
-    metrics: metrics.registry,
-    hasher,
-    apiKeys,
-    rateLimitPerMinute: config.apiRateLimit,
-  })
+    store,
+    kafkaCheck.check,
+    metrics.registry,
+  )
   const address = await api.listen({ host: config.apiHost, port: config.apiPort })
 
   const producer = createPipelineProducer(kafka, config, registry, logger)
@@ -223,16 +245,7 @@ export async function serveCommand({ config, logger }: Context): Promise<void> {
   const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
   const store = await openMigratedStore(config, logger)
   const kafkaCheck = createKafkaCheck(kafka)
-  const readOnlyStore = await openReadOnlyStore(config)
-  const api = await buildApiServer({
-    store,
-    readOnlyStore,
-    logger,
-    checkKafka: kafkaCheck.check,
-    hasher: createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir)),
-    apiKeys: resolveApiKeys(config.apiKeys, config.dataDir),
-    rateLimitPerMinute: config.apiRateLimit,
-  })
+  const { api, readOnlyStore } = await buildApiFromConfig(config, logger, store, kafkaCheck.check)
   const address = await api.listen({ host: config.apiHost, port: config.apiPort })
   process.stdout.write(`API listening at ${address}\n`)
   onShutdownSignal(logger, async () => {
