@@ -411,7 +411,14 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
         offset: next,
       })
     }
-    await consumer.commitOffsets([...commits.values()])
+    try {
+      await consumer.commitOffsets([...commits.values()])
+    } catch (error) {
+      // The rows are stored; only the commit was refused, as during a rebalance. Rewinding would seek partitions that
+      // may no longer be this consumer's (which crashes kafkajs' next fetch). Whoever reads them next starts from the
+      // last commit, and deduplication keeps the repeat out of every result (D7).
+      logger.warn({ err: describeError(error) }, 'offsets not committed; the batches will be read again')
+    }
     for (const done of group) {
       const loaded = done.touchpoints.length + done.costs.length
       stats.batches += 1
@@ -449,7 +456,8 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
         { err: describeError(error), partition: done.partition, from: done.firstOffset },
         'batch failed; it will be read again',
       )
-      if (stopping) continue
+      // Seek only a partition this consumer still holds: kafkajs' next fetch fails on a seek of any other.
+      if (stopping || !(assigned.get(done.topic)?.includes(done.partition) ?? false)) continue
       const pauseMs = options.pauseMs ?? 5_000
       const paused = [{ topic: done.topic, partitions: [done.partition] }]
       try {
@@ -597,8 +605,13 @@ export function createTouchpointLoader(options: TouchpointLoaderOptions): Touchp
   }
 
   let started = false
+  /** The partitions the group gave this consumer at its last join, by topic. */
+  let assigned = new Map<string, number[]>()
   const joined = new Promise<void>((resolve) => {
-    consumer.on(consumer.events.GROUP_JOIN, () => resolve())
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      assigned = new Map(Object.entries(event.payload.memberAssignment))
+      resolve()
+    })
   })
   return {
     stats,
