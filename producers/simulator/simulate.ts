@@ -125,6 +125,28 @@ export function emptyTotals(): SimulationTotals {
 }
 
 /**
+ * BG/NBD's purchase process (Fader, Hardie and Lee 2005) for one customer: a first purchase at `birth`, then purchases
+ * at `rate` per unit of time until `end`; after each repeat purchase the customer drops out for good with probability
+ * `dropoutP` (never at the first purchase: that would be MBG/NBD). Returns the purchase times and when the customer
+ * dropped out (`end` if they did not).
+ */
+export function purchaseTimes(
+  random: Random,
+  rate: number,
+  dropoutP: number,
+  birth: number,
+  end: number,
+): { times: number[]; dropout: number } {
+  const times = [birth]
+  for (let time = birth; ;) {
+    time += exponential(random, rate)
+    if (time >= end) return { times, dropout: end }
+    times.push(time)
+    if (random() < dropoutP) return { times, dropout: time }
+  }
+}
+
+/**
  * Simulates an omnichannel retailer: each customer's identities, organic purchases from a BG/NBD process with
  * Gamma-Gamma spend, marketing touches that cause extra (incremental) purchases, browsing, fulfilment by courier or
  * pickup point, store visits, marketplace orders, returns, and daily ad costs. Events go to the sink customer by
@@ -230,17 +252,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
     const lambda = gamma(processRandom, retailModel.purchase.r, retailModel.purchase.alpha)
     const dropoutP = beta(processRandom, retailModel.purchase.a, retailModel.purchase.b)
     const nu = gamma(processRandom, retailModel.spend.q, retailModel.spend.gamma) * retailModel.spend.unitRoubles
-    const organic: number[] = [birth]
-    let dropout = end
-    for (let time = birth; ;) {
-      if (processRandom() < dropoutP) {
-        dropout = time
-        break
-      }
-      time += exponential(processRandom, lambda) * dayMs
-      if (time >= end) break
-      organic.push(time)
-    }
+    const { times: organic, dropout } = purchaseTimes(processRandom, lambda / dayMs, dropoutP, birth, end)
     const truth: CustomerTruth = {
       person_id: personId,
       segment,

@@ -1,12 +1,16 @@
 import gammaln from '@stdlib/math-base-special-gammaln'
 import { describe, expect, it } from 'vitest'
+import { retailModel } from '../../producers/simulator/retail-model.ts'
 import { drawCustomers } from '../../test/fixtures/customers.ts'
 import {
   bgnbdLogLikelihood,
+  conditionalExpectedPurchases,
+  discountedClv,
   expectedAverageValue,
   fitBgNbd,
   fitGammaGamma,
   gammaGammaLogLikelihood,
+  hypergeometric2F1,
   probabilityAlive,
 } from './ltv.ts'
 import { nelderMead } from './optimize.ts'
@@ -66,6 +70,80 @@ describe('BG/NBD', () => {
   })
 })
 
+describe('BG/NBD predictions', () => {
+  it('reproduces the paper: customer 0001 of CDNOW expects 1.226 purchases in the next 39 weeks', () => {
+    // Fader, Hardie and Lee (2005), section 5, with the parameters fitted there to CDNOW's 2,357 customers.
+    const cdnow = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 }
+    const expected = conditionalExpectedPurchases(cdnow, { frequency: 2, recency: 30.43, T: 38.86 }, 39)
+    expect(expected).toBeCloseTo(1.226, 3)
+  })
+
+  it("sums ₂F₁ to its closed forms, and Euler's transformation leaves it unchanged", () => {
+    // ₂F₁(1, 1; 2; z) = −ln(1−z)/z and ₂F₁(a, b; b; z) = (1−z)^(−a).
+    expect(hypergeometric2F1(1, 1, 2, 0.9)).toBeCloseTo(-Math.log(0.1) / 0.9, 10)
+    expect(hypergeometric2F1(2.5, 3, 3, 0.7)).toBeCloseTo(0.3 ** -2.5, 8)
+    const [a, b, c, z] = [2.3, 4.1, 5.7, 0.8]
+    expect(hypergeometric2F1(a, b, c, z)).toBeCloseTo((1 - z) ** (c - a - b) * hypergeometric2F1(c - a, c - b, c, z), 8)
+  })
+
+  it.each([
+    [{ frequency: 0, recency: 0, T: 30 }, 40],
+    [{ frequency: 3, recency: 20, T: 30 }, 60],
+    [{ frequency: 6, recency: 5, T: 45 }, 365],
+  ])('agrees with the posterior expectation integrated over λ and p (%j, t = %d)', (customer, t) => {
+    // Given λ, p and the history, the customer is alive with weight (1−p)^x λ^x e^(−λT) and then buys
+    // (1 − e^(−λpt))/p times in t; the history's likelihood is that weight plus the dropped-after-last term.
+    const parameters = { r: 2, alpha: 5, a: 2, b: 3 }
+    const { frequency: x, recency: tx, T } = customer
+    const [lambdaSteps, pSteps, lambdaMax] = [4000, 800, 4]
+    let numerator = 0
+    let denominator = 0
+    for (let i = 0; i < lambdaSteps; i++) {
+      const lambda = ((i + 0.5) * lambdaMax) / lambdaSteps
+      const g = gammaDensity(lambda, parameters.r, parameters.alpha) * lambda ** x
+      for (let j = 0; j < pSteps; j++) {
+        const p = (j + 0.5) / pSteps
+        const weight = g * betaDensity(p, parameters.a, parameters.b)
+        const alive = (1 - p) ** x * Math.exp(-lambda * T)
+        const dropped = x > 0 ? p * (1 - p) ** (x - 1) * Math.exp(-lambda * tx) : 0
+        numerator += weight * alive * ((1 - Math.exp(-lambda * p * t)) / p)
+        denominator += weight * (alive + dropped)
+      }
+    }
+    expect(conditionalExpectedPurchases(parameters, customer, t)).toBeCloseTo(numerator / denominator, 3)
+  })
+
+  it('discounts each month of expected purchases, and values a customer without repeats at the population mean', () => {
+    const bgnbd = { r: 2, alpha: 5, a: 2, b: 3 }
+    const gammaGamma = { p: 6, q: 4, v: 15 }
+    const customer = { frequency: 3, recency: 20, T: 30, monetaryValue: 40 }
+    const undiscounted = discountedClv(bgnbd, gammaGamma, customer, { horizonDays: 90, annualDiscountRate: 0 })
+    const value = expectedAverageValue(gammaGamma, 3, 40)
+    expect(undiscounted.expectedValue).toBeCloseTo(value, 12)
+    expect(undiscounted.expectedPurchases).toBeCloseTo(conditionalExpectedPurchases(bgnbd, customer, 90), 12)
+    expect(undiscounted.clv).toBeCloseTo(undiscounted.expectedPurchases * value, 8)
+    // 10% a year over three 30-day months: each month's purchases divided by 1.1^(30k/365).
+    const monthly = [30, 60, 90].map((days) => conditionalExpectedPurchases(bgnbd, customer, days))
+    const byHand =
+      ((monthly[0] as number) * value) / 1.1 ** (30 / 365) +
+      (((monthly[1] as number) - (monthly[0] as number)) * value) / 1.1 ** (60 / 365) +
+      (((monthly[2] as number) - (monthly[1] as number)) * value) / 1.1 ** (90 / 365)
+    const discounted = discountedClv(bgnbd, gammaGamma, customer, { horizonDays: 90, annualDiscountRate: 0.1 })
+    expect(discounted.clv).toBeCloseTo(byHand, 8)
+    expect(discounted.clv).toBeLessThan(undiscounted.clv)
+    const newcomer = discountedClv(
+      bgnbd,
+      gammaGamma,
+      { frequency: 0, recency: 0, T: 30 },
+      {
+        horizonDays: 90,
+        annualDiscountRate: 0,
+      },
+    )
+    expect(newcomer.expectedValue).toBeCloseTo((6 * 15) / 3, 12)
+  })
+})
+
 describe('Gamma-Gamma', () => {
   it('has the likelihood of the paper: the mean of x Gamma(p, ν) values, integrated over ν ~ Gamma(q, v)', () => {
     const parameters = { p: 6, q: 4, v: 50 }
@@ -85,10 +163,12 @@ describe('Gamma-Gamma', () => {
 })
 
 describe('fitting to customers drawn with the simulator’s parameters', () => {
-  // The simulator's retailer (producers/simulator/retail-model.ts): r 0.9, α 40, a 0.8, b 4 in days; values
-  // ~ Gamma(6, ν), ν ~ Gamma(4, 1.2) per 600 roubles, so v = 720 in roubles. The draws are BG/NBD's own process; the
-  // simulator lets a customer drop out at the first purchase too (docs/LTV.md).
-  const truth = { r: 0.9, alpha: 40, a: 0.8, b: 4, p: 6, q: 4, v: 720 }
+  // The simulator's purchase process (producers/simulator/simulate.ts, purchaseTimes) with its retailer's parameters
+  // (retail-model.ts): λ ~ Gamma(r, α) per day, p ~ Beta(a, b); values ~ Gamma(p, ν) with ν = unitRoubles·Gamma(q, γ),
+  // that is ν ~ Gamma(q, γ/unitRoubles) in roubles. Purchases that marketing causes come on top of this organic
+  // process in the simulator, and are not part of it.
+  const { purchase, spend } = retailModel
+  const truth = { ...purchase, p: spend.p, q: spend.q, v: spend.gamma / spend.unitRoubles }
   const customers = drawCustomers(6000, 2026, truth)
 
   it('recovers BG/NBD r, α, a and b within three standard errors', () => {

@@ -203,3 +203,78 @@ export function expectedAverageValue(parameters: GammaGammaParameters, x: number
   const { p, q, v } = parameters
   return (p * (v + x * m)) / (p * x + q - 1)
 }
+
+/**
+ * The Gauss hypergeometric function ₂F₁(a, b; c; z) for 0 ≤ z < 1, by its power series Σ (a)ₖ(b)ₖ/((c)ₖ k!) zᵏ,
+ * summed until a term no longer moves the sum. The callers keep a and b small (see conditionalExpectedPurchases), so the
+ * terms neither overflow nor cancel.
+ */
+export function hypergeometric2F1(a: number, b: number, c: number, z: number): number {
+  if (!(z >= 0 && z < 1)) throw new RangeError(`hypergeometric2F1: z must lie in [0, 1) (got ${z})`)
+  let term = 1
+  let sum = 1
+  for (let k = 0; k < 1_000_000; k++) {
+    term *= ((a + k) * (b + k) * z) / ((c + k) * (k + 1))
+    sum += term
+    if (Math.abs(term) <= 1e-15 * Math.abs(sum) && k > 2) return sum
+  }
+  return sum
+}
+
+/**
+ * E[purchases in (T, T + t] | x, tx, T] under BG/NBD, equation (10) of Fader, Hardie and Lee (2005):
+ * (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)] / (1 + [x > 0] a/(b+x−1) ((α+T)/(α+tx))^(r+x)),
+ * z = t/(α+T+t). Euler's transformation turns (1−z)^(r+x) ₂F₁(r+x, b+x; c; z) into (1−z)^(a−1) ₂F₁(a+b−1−r, a−1; c; z),
+ * whose series has small parameters whatever the customer's frequency.
+ */
+export function conditionalExpectedPurchases(
+  parameters: BgNbdParameters,
+  customer: CustomerSummary,
+  t: number,
+): number {
+  if (t <= 0) return 0
+  const { r, alpha, a, b } = parameters
+  const { frequency: x, recency: tx, T } = customer
+  const z = t / (alpha + T + t)
+  const c = a + b + x - 1
+  const carried = (1 - z) ** (a - 1) * hypergeometric2F1(a + b - 1 - r, a - 1, c, z)
+  const alive = x > 0 ? 1 + (a / (b + x - 1)) * ((alpha + T) / (alpha + tx)) ** (r + x) : 1
+  return ((c / (a - 1)) * (1 - carried)) / alive
+}
+
+export interface ClvOptions {
+  /** How far ahead, in days. */
+  readonly horizonDays: number
+  /** Yearly discount rate, e.g. 0.1 for 10%. */
+  readonly annualDiscountRate: number
+  /** Length of a discounting period in days (30: monthly, as lifetimes). */
+  readonly stepDays?: number
+}
+
+/**
+ * A customer's discounted value over the horizon: the purchases expected in each period (BG/NBD) times the expected
+ * value of a purchase (Gamma-Gamma), discounted to today at the end of the period, summed. A customer without repeat
+ * purchases, or whose repeat purchases have no positive mean value, is valued at the population mean p·v/(q−1).
+ */
+export function discountedClv(
+  bgnbd: BgNbdParameters,
+  gammaGamma: GammaGammaParameters,
+  customer: CustomerSummary,
+  options: ClvOptions,
+): { expectedPurchases: number; expectedValue: number; clv: number } {
+  const step = options.stepDays ?? 30
+  const periodRate = (1 + options.annualDiscountRate) ** (step / 365) - 1
+  const m = customer.monetaryValue ?? 0
+  const expectedValue =
+    customer.frequency > 0 && m > 0
+      ? expectedAverageValue(gammaGamma, customer.frequency, m)
+      : expectedAverageValue(gammaGamma, 0, 0)
+  let previous = 0
+  let clv = 0
+  for (let period = 1; (period - 1) * step < options.horizonDays; period++) {
+    const cumulative = conditionalExpectedPurchases(bgnbd, customer, Math.min(period * step, options.horizonDays))
+    clv += ((cumulative - previous) * expectedValue) / (1 + periodRate) ** period
+    previous = cumulative
+  }
+  return { expectedPurchases: previous, expectedValue, clv }
+}
