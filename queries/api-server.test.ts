@@ -3,12 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { defaultIdentityRules } from '../consumers/identity-graph.ts'
 import { runIdentityResolution } from '../consumers/identity-resolver.ts'
-import { toTouchpointRow } from '../consumers/touchpoint-row.ts'
 import { migrate } from '../runtime/clickhouse-migrations.ts'
 import type { Store } from '../runtime/clickhouse-store.ts'
-import { asAdmin, asReader, openTestStore, testApiKeys, testHasher, testLogger } from '../test/helpers.ts'
+import { asAdmin, asReader, openTestStore, testLogger } from '../test/helpers.ts'
+import { storeEvents, testApiServer } from '../test/api-fixture.ts'
 import { event } from '../test/fixtures/events.ts'
-import { buildApiServer } from './api-server.ts'
 
 describe('the API', () => {
   let store: Store
@@ -38,18 +37,11 @@ describe('the API', () => {
       // Outside the range asked for below.
       event('digital', { event_id: id(5), event_time: Date.parse('2026-07-01T00:00:00Z') }),
     ]
-    const rows = events.map((item, index) =>
-      toTouchpointRow(item, { topic: 't', partition: 0, offset: String(index), schemaId: 1 }),
-    )
     // The same rows twice, as a re-delivery would: every count below must still see each event once.
-    await store.client.insert({ table: `${store.database}.touchpoints`, values: rows, format: 'JSONEachRow' })
-    await store.client.insert({ table: `${store.database}.touchpoints`, values: rows, format: 'JSONEachRow' })
+    await storeEvents(store, events)
+    await storeEvents(store, events)
     await runIdentityResolution(store, { rules: defaultIdentityRules, logger: testLogger })
-    app = await buildApiServer({
-      apiKeys: testApiKeys,
-      hasher: testHasher,
-      store,
-      logger: testLogger,
+    app = await testApiServer(store, {
       checkKafka: async () => {
         if (!kafkaUp) throw new Error('connect ECONNREFUSED 127.0.0.1:9092')
       },
@@ -148,14 +140,7 @@ describe('the API', () => {
   })
 
   it('answers 429 to a key over its rate limit', async () => {
-    const limited = await buildApiServer({
-      store,
-      logger: testLogger,
-      checkKafka: async () => undefined,
-      apiKeys: testApiKeys,
-      hasher: testHasher,
-      rateLimitPerMinute: 2,
-    })
+    const limited = await testApiServer(store, { rateLimitPerMinute: 2 })
     try {
       const codes: number[] = []
       for (let i = 0; i < 3; i++)

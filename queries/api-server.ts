@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client'
 import { apiKeyOf, authorize, type ApiScope } from './api-keys.ts'
 import { registerAttributionRoute } from './attribution-route.ts'
 import { registerChannelSwitchRoute } from './channel-switch-route.ts'
-import { registerLtvRoute } from './ltv-route.ts'
+import { registerLtvRoute, registerPredictiveLtvRoute } from './ltv-route.ts'
 import { registerPathAndFunnelRoutes } from './paths-funnels-route.ts'
 import { registerPersonRoute } from './person-route.ts'
 import { loadSql } from './sql-files.ts'
@@ -215,6 +215,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   registerPersonRoute(app, metricsStore, options.hasher, metricQuerySettings)
   registerPathAndFunnelRoutes(app, metricsStore, metricQuerySettings)
   registerLtvRoute(app, metricsStore, metricQuerySettings)
+  registerPredictiveLtvRoute(app, metricsStore, metricQuerySettings)
 
   app.post(
     '/v1/admin/refresh',

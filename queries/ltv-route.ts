@@ -1,8 +1,26 @@
 import type { FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
+import { OmnistitchError } from '../runtime/errors.ts'
+import {
+  discountedClv,
+  fitBgNbd,
+  fitGammaGamma,
+  probabilityAlive,
+  type BgNbdParameters,
+  type ClvOptions,
+  type Fit,
+  type GammaGammaParameters,
+} from './models/ltv.ts'
 import { loadSql } from './sql-files.ts'
-import { rangeAndFormatQuerystring, requestedFormat, sendTable, type TableColumn, type TableFormat } from './tabular.ts'
-import { timeRangeOf } from './time-range.ts'
+import {
+  formatProperty,
+  rangeAndFormatQuerystring,
+  requestedFormat,
+  sendTable,
+  type TableColumn,
+  type TableFormat,
+} from './tabular.ts'
+import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 const historicalSql = loadSql('ltv-historical')
 
@@ -29,7 +47,7 @@ const ltvColumns: readonly TableColumn<LtvSegment>[] = [
 /**
  * `GET /v1/ltv`: historical customer value of the customers whose first purchase fell in the range, within 30, 90, 180
  * and 365 days of it, gross and net of returns, by first-purchase cohort, acquisition channel and number of channels
- * used. SQL: `queries/sql/ltv-historical.sql`. Predictive LTV (BG/NBD, Gamma-Gamma) is `omnistitch ltv fit` for now.
+ * used. SQL: `queries/sql/ltv-historical.sql`. Predictive LTV is `GET /v1/ltv/predictive`.
  */
 export function registerLtvRoute(app: FastifyInstance, store: Store, settings: Record<string, string | number>): void {
   app.get<{ Querystring: { from?: string; to?: string; format?: TableFormat } }>(
@@ -49,6 +67,284 @@ export function registerLtvRoute(app: FastifyInstance, store: Store, settings: R
       const format = requestedFormat(request)
       if (format !== 'json') return sendTable(reply, format, ltvColumns, segments)
       return { from: range.from, to: range.to, segments }
+    },
+  )
+}
+
+const customersSql = loadSql('ltv-customers')
+
+/** Below this many customers (or repeat buyers, for Gamma-Gamma) a maximum-likelihood fit means little. */
+export const minimumCustomersToFit = 20
+
+interface CustomerRow {
+  person_id: string
+  first_purchase: string
+  observed_until: string
+  frequency: number
+  recency: number
+  T: number
+  monetary_value: number
+  acquisition_channel: string
+  channels_used: string
+}
+
+export interface PredictedCustomer {
+  person_id: string
+  first_purchase: string
+  acquisition_channel: string
+  channels_used: string
+  frequency: number
+  recency: number
+  T: number
+  monetary_value: number
+  probability_alive: number
+  expected_purchases: number
+  expected_order_value: number
+  clv: number
+}
+
+export interface PredictedSegment {
+  dimension: string
+  segment: string
+  customers: number
+  probability_alive: number
+  expected_purchases: number
+  expected_order_value: number
+  clv_mean: number
+  clv_median: number
+  clv_p90: number
+  clv_total: number
+}
+
+export const predictedCustomerColumns: readonly TableColumn<PredictedCustomer>[] = [
+  { name: 'person_id', type: 'text' },
+  { name: 'first_purchase', type: 'text' },
+  { name: 'acquisition_channel', type: 'text' },
+  { name: 'channels_used', type: 'text' },
+  { name: 'frequency', type: 'number' },
+  { name: 'recency', type: 'number' },
+  { name: 'T', type: 'number' },
+  { name: 'monetary_value', type: 'number' },
+  { name: 'probability_alive', type: 'number' },
+  { name: 'expected_purchases', type: 'number' },
+  { name: 'expected_order_value', type: 'number' },
+  { name: 'clv', type: 'number' },
+]
+
+export const predictedSegmentColumns: readonly TableColumn<PredictedSegment>[] = [
+  { name: 'dimension', type: 'text' },
+  { name: 'segment', type: 'text' },
+  { name: 'customers', type: 'number' },
+  { name: 'probability_alive', type: 'number' },
+  { name: 'expected_purchases', type: 'number' },
+  { name: 'expected_order_value', type: 'number' },
+  { name: 'clv_mean', type: 'number' },
+  { name: 'clv_median', type: 'number' },
+  { name: 'clv_p90', type: 'number' },
+  { name: 'clv_total', type: 'number' },
+]
+
+/** The value below which a share q of the sorted values lies (nearest rank). */
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number
+}
+
+/** Per-segment means, quantiles and totals of predicted customers: everyone, by acquisition channel, by channels used. */
+export function predictedSegments(customers: readonly PredictedCustomer[]): PredictedSegment[] {
+  const groups = new Map<string, { dimension: string; segment: string; members: PredictedCustomer[] }>()
+  for (const customer of customers) {
+    for (const [dimension, segment] of [
+      ['all', 'all'],
+      ['acquisition_channel', customer.acquisition_channel],
+      ['channels_used', customer.channels_used],
+    ] as const) {
+      const id = `${dimension}\u0000${segment}`
+      const group = groups.get(id) ?? { dimension, segment, members: [] }
+      group.members.push(customer)
+      groups.set(id, group)
+    }
+  }
+  const mean = (members: readonly PredictedCustomer[], pick: (customer: PredictedCustomer) => number) =>
+    members.reduce((sum, customer) => sum + pick(customer), 0) / members.length
+  return [...groups.values()]
+    .sort((x, y) => x.dimension.localeCompare(y.dimension) || x.segment.localeCompare(y.segment))
+    .map(({ dimension, segment, members }) => {
+      const clvs = members.map((customer) => customer.clv).sort((x, y) => x - y)
+      return {
+        dimension,
+        segment,
+        customers: members.length,
+        probability_alive: mean(members, (customer) => customer.probability_alive),
+        expected_purchases: mean(members, (customer) => customer.expected_purchases),
+        expected_order_value: mean(members, (customer) => customer.expected_order_value),
+        clv_mean: mean(members, (customer) => customer.clv),
+        clv_median: quantile(clvs, 0.5),
+        clv_p90: quantile(clvs, 0.9),
+        clv_total: clvs.reduce((sum, value) => sum + value, 0),
+      }
+    })
+}
+
+const fitReport = <P extends object>(fit: Fit<P>) => ({
+  ...fit.parameters,
+  loglik: fit.logLikelihood,
+  standard_errors: fit.standardErrors,
+  customers: fit.customers,
+  iterations: fit.iterations,
+  converged: fit.converged,
+})
+
+/**
+ * Fits BG/NBD and Gamma-Gamma to the customers and predicts each one's purchases, probability of being alive and
+ * discounted value over the horizon. Refuses (422) when there is too little to fit.
+ */
+export function predictCustomers(
+  rows: readonly Omit<CustomerRow, 'observed_until'>[],
+  options: ClvOptions,
+): { bgnbd: Fit<BgNbdParameters>; gammaGamma: Fit<GammaGammaParameters>; customers: PredictedCustomer[] } {
+  const summaries = rows.map((row) => ({
+    frequency: row.frequency,
+    recency: row.recency,
+    T: row.T,
+    monetaryValue: row.monetary_value,
+  }))
+  const buyers = summaries.filter((summary) => summary.frequency > 0 && summary.monetaryValue > 0).length
+  if (summaries.length < minimumCustomersToFit || buyers < minimumCustomersToFit) {
+    throw new OmnistitchError(
+      'OMNI_ERR_LTV_NOT_FITTABLE',
+      `predictive LTV needs at least ${minimumCustomersToFit} customers with repeat purchases of positive value ` +
+        `whose first purchase falls in the range (found ${summaries.length} customers, ${buyers} with repeats); ` +
+        'widen "from"/"to"',
+    )
+  }
+  const bgnbd = fitBgNbd(summaries)
+  const gammaGamma = fitGammaGamma(summaries)
+  if (gammaGamma.parameters.q <= 1) {
+    throw new OmnistitchError(
+      'OMNI_ERR_LTV_NOT_FITTABLE',
+      `the Gamma-Gamma fit gave q = ${gammaGamma.parameters.q.toPrecision(4)} ≤ 1, for which the mean order value is ` +
+        'infinite: the spend data are too heavy-tailed for the model in this range',
+    )
+  }
+  const customers = rows.map((row, index) => {
+    const summary = summaries[index] as (typeof summaries)[number]
+    const predicted = discountedClv(bgnbd.parameters, gammaGamma.parameters, summary, options)
+    return {
+      person_id: row.person_id,
+      first_purchase: row.first_purchase,
+      acquisition_channel: row.acquisition_channel,
+      channels_used: row.channels_used,
+      frequency: row.frequency,
+      recency: row.recency,
+      T: row.T,
+      monetary_value: row.monetary_value,
+      probability_alive: probabilityAlive(bgnbd.parameters, summary),
+      expected_purchases: predicted.expectedPurchases,
+      expected_order_value: predicted.expectedValue,
+      clv: predicted.clv,
+    }
+  })
+  return { bgnbd, gammaGamma, customers }
+}
+
+interface PredictiveQuery {
+  from?: string
+  to?: string
+  horizon_days?: number
+  discount_rate?: number
+  level?: 'segment' | 'customer'
+  limit?: number
+  format?: TableFormat
+}
+
+/**
+ * `GET /v1/ltv/predictive`: BG/NBD and Gamma-Gamma fitted by maximum likelihood to the customers whose first purchase
+ * fell in the range, with standard errors and convergence; per customer the probability of being alive, the purchases
+ * expected over the horizon and their discounted value; per segment (everyone, acquisition channel, channels used)
+ * their means, median and 90th percentile of CLV, and totals. SQL: `queries/sql/ltv-customers.sql`; the models:
+ * `queries/models/ltv.ts`.
+ */
+export function registerPredictiveLtvRoute(
+  app: FastifyInstance,
+  store: Store,
+  settings: Record<string, string | number>,
+): void {
+  app.get<{ Querystring: PredictiveQuery }>(
+    '/v1/ltv/predictive',
+    {
+      config: { scope: 'reader', rateLimit: {} },
+      schema: {
+        description:
+          'Predictive LTV: BG/NBD (purchases, dropout) and Gamma-Gamma (spend) fitted to the customers first buying ' +
+          'in the range; expected purchases, probability alive and discounted CLV per customer and per segment.',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...timeRangeProperties,
+            horizon_days: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 1825,
+              default: 365,
+              description: 'How far ahead to predict, in days.',
+            },
+            discount_rate: {
+              type: 'number',
+              minimum: 0,
+              maximum: 1,
+              default: 0.1,
+              description: 'Yearly discount rate of future revenue (0.1 = 10%), applied monthly.',
+            },
+            level: {
+              type: 'string',
+              enum: ['segment', 'customer'],
+              default: 'segment',
+              description: 'segment: figures per segment; customer: also (CSV, Arrow: only) one row per customer.',
+            },
+            limit: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 100_000,
+              default: 1000,
+              description: 'At level=customer, how many customers, highest CLV first.',
+            },
+            ...formatProperty,
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const range = timeRangeOf(request.query)
+      const options = {
+        horizonDays: request.query.horizon_days ?? 365,
+        annualDiscountRate: request.query.discount_rate ?? 0.1,
+      }
+      const rows = await queryRows<CustomerRow>(store, customersSql, range.params, settings)
+      const { bgnbd, gammaGamma, customers } = predictCustomers(rows, options)
+      const segments = predictedSegments(customers)
+      const level = request.query.level ?? 'segment'
+      const top =
+        level === 'customer'
+          ? [...customers].sort((x, y) => y.clv - x.clv).slice(0, request.query.limit ?? 1000)
+          : undefined
+      const format = requestedFormat(request)
+      if (format !== 'json') {
+        return top === undefined
+          ? sendTable(reply, format, predictedSegmentColumns, segments)
+          : sendTable(reply, format, predictedCustomerColumns, top)
+      }
+      return {
+        from: range.from,
+        to: range.to,
+        observed_until: rows[0]?.observed_until,
+        horizon_days: options.horizonDays,
+        discount_rate: options.annualDiscountRate,
+        fit: { bgnbd: fitReport(bgnbd), gamma_gamma: fitReport(gammaGamma) },
+        segments,
+        ...(top === undefined ? {} : { customers: top }),
+      }
     },
   )
 }

@@ -4,13 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { defaultIdentityRules } from '../consumers/identity-graph.ts'
 import { runIdentityResolution } from '../consumers/identity-resolver.ts'
-import { toAdCostRow, toTouchpointRow } from '../consumers/touchpoint-row.ts'
+import { toAdCostRow } from '../consumers/touchpoint-row.ts'
 import { migrate } from '../runtime/clickhouse-migrations.ts'
 import type { Store } from '../runtime/clickhouse-store.ts'
 import type { AdCost } from '../schemas/capture-events.ts'
 import { eventAt, webOrder } from '../test/fixtures/events.ts'
-import { asReader, openTestStore, testApiKeys, testHasher, testLogger } from '../test/helpers.ts'
-import { buildApiServer } from './api-server.ts'
+import { asReader, openTestStore, testHasher, testLogger } from '../test/helpers.ts'
+import { storeEvents, testApiServer } from '../test/api-fixture.ts'
 import { attribute, attributionModels } from './models/attribution.ts'
 import { attributionColumns, withCosts, type CreditedChannel } from './attribution-route.ts'
 import { arrowStreamType } from './tabular.ts'
@@ -99,10 +99,7 @@ describe('metric routes over journeys stored in the real ClickHouse engine', () 
   beforeAll(async () => {
     store = await openTestStore()
     await migrate(store, { logger: testLogger })
-    const rows = events.map((item, index) =>
-      toTouchpointRow(item, { topic: 't', partition: 0, offset: String(index), schemaId: 1 }),
-    )
-    await store.client.insert({ table: `${store.database}.touchpoints`, values: rows, format: 'JSONEachRow' })
+    await storeEvents(store, events)
     const cost = (date: string, channel: AdCost['channel'], spend: number) =>
       toAdCostRow(
         {
@@ -127,14 +124,7 @@ describe('metric routes over journeys stored in the real ClickHouse engine', () 
       format: 'JSONEachRow',
     })
     await runIdentityResolution(store, { rules: defaultIdentityRules, logger: testLogger })
-    app = await buildApiServer({
-      store,
-      logger: testLogger,
-      checkKafka: async () => undefined,
-      apiKeys: testApiKeys,
-      hasher: testHasher,
-    })
-    await app.ready()
+    app = await testApiServer(store)
   })
 
   afterAll(async () => {

@@ -89,6 +89,11 @@ export const errorCatalogue = {
     retriable: false,
     summary: 'A per-customer summary file for LTV fitting cannot be read.',
   },
+  OMNI_ERR_LTV_NOT_FITTABLE: {
+    status: 422,
+    retriable: false,
+    summary: 'Too few customers, or too few repeat purchases, in the range to fit BG/NBD and Gamma-Gamma.',
+  },
   OMNI_ERR_SQL_FAILED: {
     status: 400,
     retriable: false,
