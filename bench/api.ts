@@ -114,6 +114,7 @@ const endpoints: Record<string, { url: string; sql: (() => Promise<unknown>)[] }
     ),
   },
   ltv: { url: `/v1/ltv?${query}`, sql: [sql('ltv-historical', range)] },
+  ltv_predictive: { url: `/v1/ltv/predictive?${query}`, sql: [sql('ltv-customers', range)] },
   paths_top: { url: `/v1/paths/top?${query}`, sql: [sql('channel-paths', range)] },
   funnels: {
     url: `/v1/funnels?${query}&steps=page_view,add_to_cart,order_created`,

@@ -14,7 +14,14 @@ import { formatProperty, requestedFormat, sendTable, type TableColumn, type Tabl
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 const pathsSql = loadSql('attribution-paths')
+const journeyPathsSql = loadSql('attribution-journey-paths')
+const timeDecaySql = loadSql('attribution-time-decay')
 const spendSql = loadSql('ad-spend')
+const journeySettingsSql =
+  'SELECT argMax(conversion_types, updated_at) AS conversion_types, argMax(lookback_days, updated_at) AS lookback_days ' +
+  'FROM {database:Identifier}.journey_settings'
+
+const dayMs = 86_400_000
 
 interface AttributionQuery {
   from?: string
@@ -26,6 +33,8 @@ interface AttributionQuery {
   collapse_repeats?: boolean
   group_by?: 'channel' | 'channel_source' | 'channel_campaign'
   channels?: string
+  conversion_types?: string
+  lookback_days?: number
   format?: TableFormat
 }
 
@@ -89,7 +98,9 @@ function parseModels(raw: string | undefined): AttributionModel[] {
 /**
  * `GET /v1/attribution`: the journeys that ended in a range, aggregated by path, through one or more attribution
  * models, with each channel's ad spend joined (CPA, ROAS, ROMI). The models are `queries/models/attribution.ts`, the
- * same code as `omnistitch attribution`; the SQL is `queries/sql/attribution-paths.sql` and `ad-spend.sql`.
+ * same code as `omnistitch attribution`, except time decay, which weighs touches by their age in days and so runs in
+ * SQL. The SQL: `queries/sql/attribution-paths.sql` (stored journeys), `attribution-journey-paths.sql` (journeys built
+ * for the request's conversion types and lookback window), `attribution-time-decay.sql` and `ad-spend.sql`.
  */
 export function registerAttributionRoute(
   app: FastifyInstance,
@@ -117,7 +128,20 @@ export function registerAttributionRoute(
             half_life: {
               type: 'number',
               exclusiveMinimum: 0,
-              description: 'Time decay: half-life in touches before the conversion (default 7).',
+              description: 'Time decay: the age in days at which a touch counts half (default 7).',
+            },
+            conversion_types: {
+              type: 'string',
+              pattern: '^[a-z_]+(,[a-z_]+)*$',
+              description:
+                'Comma-separated event types that end a journey as a conversion, e.g. pos_receipt or ' +
+                'order_created,lead_created (default: those the stored journeys were built with, journey_settings).',
+            },
+            lookback_days: {
+              type: 'number',
+              exclusiveMinimum: 0,
+              maximum: 3650,
+              description: 'Only touches this many days before the end of a journey count (default: journey_settings).',
             },
             position_weights: {
               type: 'string',
@@ -147,6 +171,8 @@ export function registerAttributionRoute(
             properties: {
               from: { type: 'string' },
               to: { type: 'string' },
+              conversion_types: { type: 'array', items: { type: 'string' } },
+              lookback_days: { type: 'number' },
               journeys: { type: 'integer' },
               conversions: { type: 'number' },
               value: { type: 'number' },
@@ -183,27 +209,56 @@ export function registerAttributionRoute(
       }
       const options: AttributionOptions = {
         ...(query.order === undefined ? {} : { order: query.order }),
-        ...(query.half_life === undefined ? {} : { halfLife: query.half_life }),
         ...(positionWeights === undefined ? {} : { positionWeights }),
         collapseRepeats: query.collapse_repeats ?? false,
       }
-      const [rows, spendRows] = await Promise.all([
+      const groupBy = query.group_by ?? 'channel'
+      const channels = query.channels === undefined ? [] : query.channels.split(',')
+      const [stored] = await queryRows<{ conversion_types: string[]; lookback_days: number }>(
+        store,
+        journeySettingsSql,
+        {},
+        settings,
+      )
+      const conversionTypes = query.conversion_types?.split(',') ?? stored?.conversion_types ?? []
+      const lookbackDays = query.lookback_days ?? stored?.lookback_days ?? 30
+      // The stored journeys answer unless the request cuts journeys differently; then they are built for it.
+      const asStored =
+        stored !== undefined &&
+        lookbackDays === stored.lookback_days &&
+        [...conversionTypes].sort().join(',') === [...stored.conversion_types].sort().join(',')
+      const journeyParams = {
+        ...range.params,
+        group_by: groupBy,
+        channels,
+        conversion_types: conversionTypes,
+        lookback_seconds: Math.round((lookbackDays * dayMs) / 1000),
+      }
+      const [rows, spendRows, decayRows] = await Promise.all([
         queryRows<{ path: string[]; conversions: number; value: number; nulls: number }>(
           store,
-          pathsSql,
-          {
-            ...range.params,
-            group_by: query.group_by ?? 'channel',
-            channels: query.channels === undefined ? [] : query.channels.split(','),
-          },
+          asStored ? pathsSql : journeyPathsSql,
+          asStored ? { ...range.params, group_by: groupBy, channels } : journeyParams,
           settings,
         ),
         queryRows<{ channel: string; spend: number }>(
           store,
           spendSql,
-          { ...range.params, group_by: query.group_by ?? 'channel' },
+          { ...range.params, group_by: groupBy },
           settings,
         ),
+        models.includes('time_decay')
+          ? queryRows<ChannelCredit>(
+              store,
+              timeDecaySql,
+              {
+                ...journeyParams,
+                half_life_days: query.half_life ?? 7,
+                collapse_repeats: query.collapse_repeats === true ? 1 : 0,
+              },
+              settings,
+            )
+          : Promise.resolve([]),
       ])
       const paths: PathCount[] = rows.map((row) => ({
         channels: row.path,
@@ -216,13 +271,19 @@ export function registerAttributionRoute(
       const body = {
         from: range.from,
         to: range.to,
+        conversion_types: conversionTypes,
+        lookback_days: lookbackDays,
         journeys: paths.reduce((sum, path) => sum + path.conversions + path.nulls, 0),
         conversions,
         value: paths.reduce((sum, path) => sum + path.value, 0),
         spend: spendRows.reduce((sum, row) => sum + row.spend, 0),
         models: models.map((model) => ({
           model,
-          channels: withCosts(attribute(paths, model, options).channels, spend, conversions),
+          channels: withCosts(
+            model === 'time_decay' ? decayRows : attribute(paths, model, options).channels,
+            spend,
+            conversions,
+          ),
         })),
       }
       const format = requestedFormat(request)

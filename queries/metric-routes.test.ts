@@ -84,11 +84,12 @@ const events = [
   order(t0 + 3 * day + hour, 'order_created', 20_000, { customer_id: 'C-gleb', order_id: 'O-2' }),
   order(t0 + 3 * day + hour + 60_000, 'order_paid', 20_000, { customer_id: 'C-gleb', order_id: 'O-2' }),
 ]
+/** The four journeys; `ages` are each touch's days before the journey's end (time decay counts in days). */
 const expectedPaths = [
-  { channels: ['email', 'web', 'web'], conversions: 1, value: 1000, nulls: 0 },
-  { channels: ['sms', 'store'], conversions: 1, value: 500, nulls: 0 },
-  { channels: ['email', 'web'], conversions: 0, value: 0, nulls: 1 },
-  { channels: ['web', 'web'], conversions: 1, value: 200, nulls: 0 },
+  { channels: ['email', 'web', 'web'], ages: [2 / 24, 1 / 24, 0], conversions: 1, value: 1000, nulls: 0 },
+  { channels: ['sms', 'store'], ages: [1, 0], conversions: 1, value: 500, nulls: 0 },
+  { channels: ['email', 'web'], ages: [1 / 24, 0], conversions: 0, value: 0, nulls: 1 },
+  { channels: ['web', 'web'], ages: [1 / 24, 0], conversions: 1, value: 200, nulls: 0 },
 ]
 
 describe('metric routes over journeys stored in the real ClickHouse engine', () => {
@@ -400,6 +401,63 @@ describe('metric routes over journeys stored in the real ClickHouse engine', () 
     })
     expect(response.json<{ journeys: number }>().journeys).toBe(3)
     expect(await credits('models=last_touch&channels=email,sms')).toEqual({ email: [1, 1000], sms: [1, 500] })
+  })
+
+  it('weighs touches by their age in days under time decay, with repeats kept or collapsed', async () => {
+    const decay = async (query: string) =>
+      (await app.inject({ url: `/v1/attribution?${range}&models=time_decay&${query}`, headers: asReader })).json<{
+        models: { channels: CreditedChannel[] }[]
+      }>().models[0]?.channels ?? []
+    // Half-life 1 day: Boris's SMS, a day before his receipt, weighs 1/2 against the receipt's 1: a third of it.
+    const halfDay = await decay('half_life=1')
+    const sms = halfDay.find((credit) => credit.channel === 'sms')
+    expect(sms?.conversions).toBeCloseTo(1 / 3, 12)
+    expect(sms?.value).toBeCloseTo(500 / 3, 9)
+    for (const collapse of [false, true]) {
+      const expected = attribute(expectedPaths, 'time_decay', { halfLife: 1, collapseRepeats: collapse }).channels
+      const got = await decay(`half_life=1&collapse_repeats=${collapse}`)
+      expect(got.map((credit) => credit.channel)).toEqual(expected.map((credit) => credit.channel))
+      expected.forEach((credit, i) => {
+        expect(got[i]?.conversions).toBeCloseTo(credit.conversions, 9)
+        expect(got[i]?.value).toBeCloseTo(credit.value, 6)
+      })
+    }
+  })
+
+  it('builds journeys for the conversion types and lookback window a request asks for', async () => {
+    const ask = async (query: string) =>
+      (
+        await app.inject({ url: `/v1/attribution?${range}&models=first_touch,last_touch&${query}`, headers: asReader })
+      ).json<{
+        conversion_types: string[]
+        lookback_days: number
+        journeys: number
+        conversions: number
+        value: number
+        models: { model: string; channels: CreditedChannel[] }[]
+      }>()
+    const byChannel = (answer: Awaited<ReturnType<typeof ask>>, model: string) =>
+      Object.fromEntries(
+        (answer.models.find((entry) => entry.model === model)?.channels ?? [])
+          .filter((credit) => credit.conversions > 0)
+          .map((credit) => [credit.channel, [credit.conversions, credit.value]]),
+      )
+    // The stored settings: online orders and receipts convert, 30 days back.
+    const stored = await ask('')
+    expect([stored.conversion_types, stored.lookback_days]).toEqual([['order_created', 'pos_receipt'], 30])
+    expect(byChannel(stored, 'first_touch')).toEqual({ email: [1, 1000], sms: [1, 500], web: [1, 200] })
+    // Only store receipts: Anna's and Gleb's orders are touches of journeys that did not convert.
+    const receipts = await ask('conversion_types=pos_receipt')
+    expect([receipts.journeys, receipts.conversions, receipts.value]).toEqual([4, 1, 500])
+    expect(byChannel(receipts, 'last_touch')).toEqual({ store: [1, 500] })
+    // Half a day back: Boris's SMS, a day before his receipt, falls out of his journey.
+    const halfDay = await ask('lookback_days=0.5')
+    expect(halfDay.lookback_days).toBe(0.5)
+    expect(byChannel(halfDay, 'first_touch')).toEqual({ email: [1, 1000], store: [1, 500], web: [1, 200] })
+    // Asked explicitly with the stored values, the built journeys give what the stored ones give.
+    const rebuilt = await ask('conversion_types=pos_receipt,order_created&lookback_days=29.9999')
+    expect(byChannel(rebuilt, 'first_touch')).toEqual(byChannel(stored, 'first_touch'))
+    expect([rebuilt.journeys, rebuilt.conversions, rebuilt.value]).toEqual([4, 3, 1700])
   })
 
   it('answers only the models asked for', async () => {
