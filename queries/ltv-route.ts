@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
 import {
-  discountedClv,
+  discountedPurchases,
+  expectedOrderValue,
   fitBgNbd,
   fitGammaGamma,
   probabilityAlive,
@@ -227,9 +228,17 @@ export function predictCustomers(
         'infinite: the spend data are too heavy-tailed for the model in this range',
     )
   }
+  // The expected purchases depend on the history (x, tx, T) alone: worked out once per distinct history.
+  const byHistory = new Map<string, ReturnType<typeof discountedPurchases>>()
   const customers = rows.map((row, index) => {
     const summary = summaries[index] as (typeof summaries)[number]
-    const predicted = discountedClv(bgnbd.parameters, gammaGamma.parameters, summary, options)
+    const history = `${summary.frequency},${summary.recency},${summary.T}`
+    let purchases = byHistory.get(history)
+    if (purchases === undefined) {
+      purchases = discountedPurchases(bgnbd.parameters, summary, options)
+      byHistory.set(history, purchases)
+    }
+    const expectedValue = expectedOrderValue(gammaGamma.parameters, summary)
     return {
       person_id: row.person_id,
       first_purchase: row.first_purchase,
@@ -240,9 +249,9 @@ export function predictCustomers(
       T: row.T,
       monetary_value: row.monetary_value,
       probability_alive: probabilityAlive(bgnbd.parameters, summary),
-      expected_purchases: predicted.expectedPurchases,
-      expected_order_value: predicted.expectedValue,
-      clv: predicted.clv,
+      expected_purchases: purchases.expectedPurchases,
+      expected_order_value: expectedValue,
+      clv: purchases.discounted * expectedValue,
     }
   })
   return { bgnbd, gammaGamma, customers }

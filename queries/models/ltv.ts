@@ -252,9 +252,41 @@ export interface ClvOptions {
 }
 
 /**
+ * The purchases a customer is expected to make over the horizon, and the same discounted: each period's expected
+ * purchases (BG/NBD) divided by (1 + rate) to the power of the period, at its end, summed. It depends on the
+ * purchase history only (x, tx, T), so customers with the same history share it.
+ */
+export function discountedPurchases(
+  bgnbd: BgNbdParameters,
+  customer: CustomerSummary,
+  options: ClvOptions,
+): { expectedPurchases: number; discounted: number } {
+  const step = options.stepDays ?? 30
+  const periodRate = (1 + options.annualDiscountRate) ** (step / 365) - 1
+  let previous = 0
+  let discounted = 0
+  for (let period = 1; (period - 1) * step < options.horizonDays; period++) {
+    const cumulative = conditionalExpectedPurchases(bgnbd, customer, Math.min(period * step, options.horizonDays))
+    discounted += (cumulative - previous) / (1 + periodRate) ** period
+    previous = cumulative
+  }
+  return { expectedPurchases: previous, discounted }
+}
+
+/**
+ * A customer's expected order value: Gamma-Gamma's posterior mean given their repeat purchases, or the population
+ * mean p·v/(q−1) for a customer without repeat purchases of positive mean value.
+ */
+export function expectedOrderValue(gammaGamma: GammaGammaParameters, customer: CustomerSummary): number {
+  const m = customer.monetaryValue ?? 0
+  return customer.frequency > 0 && m > 0
+    ? expectedAverageValue(gammaGamma, customer.frequency, m)
+    : expectedAverageValue(gammaGamma, 0, 0)
+}
+
+/**
  * A customer's discounted value over the horizon: the purchases expected in each period (BG/NBD) times the expected
- * value of a purchase (Gamma-Gamma), discounted to today at the end of the period, summed. A customer without repeat
- * purchases, or whose repeat purchases have no positive mean value, is valued at the population mean p·v/(q−1).
+ * value of a purchase (Gamma-Gamma), discounted to today at the end of the period, summed.
  */
 export function discountedClv(
   bgnbd: BgNbdParameters,
@@ -262,19 +294,7 @@ export function discountedClv(
   customer: CustomerSummary,
   options: ClvOptions,
 ): { expectedPurchases: number; expectedValue: number; clv: number } {
-  const step = options.stepDays ?? 30
-  const periodRate = (1 + options.annualDiscountRate) ** (step / 365) - 1
-  const m = customer.monetaryValue ?? 0
-  const expectedValue =
-    customer.frequency > 0 && m > 0
-      ? expectedAverageValue(gammaGamma, customer.frequency, m)
-      : expectedAverageValue(gammaGamma, 0, 0)
-  let previous = 0
-  let clv = 0
-  for (let period = 1; (period - 1) * step < options.horizonDays; period++) {
-    const cumulative = conditionalExpectedPurchases(bgnbd, customer, Math.min(period * step, options.horizonDays))
-    clv += ((cumulative - previous) * expectedValue) / (1 + periodRate) ** period
-    previous = cumulative
-  }
-  return { expectedPurchases: previous, expectedValue, clv }
+  const { expectedPurchases, discounted } = discountedPurchases(bgnbd, customer, options)
+  const expectedValue = expectedOrderValue(gammaGamma, customer)
+  return { expectedPurchases, expectedValue, clv: discounted * expectedValue }
 }
