@@ -21,7 +21,8 @@ import {
 } from './pipeline-steps.ts'
 import { adCostColumns, toAdCostRow, toTouchpointTsvLine, touchpointColumns, type AdCostRow } from './touchpoint-row.ts'
 
-const ledgerColumns = [
+/** The columns of `stage_ledger` the loader writes, in order. */
+export const ledgerColumns = [
   'consumer_group',
   'topic',
   'partition',

@@ -12,8 +12,10 @@ import { apiKeyOf, authorize, type ApiScope } from './api-keys.ts'
 import { registerAttributionRoute } from './attribution-route.ts'
 import { registerChannelSwitchRoute } from './channel-switch-route.ts'
 import { registerLtvRoute, registerPredictiveLtvRoute } from './ltv-route.ts'
+import { registerOverviewRoute } from './overview-route.ts'
 import { registerPathAndFunnelRoutes } from './paths-funnels-route.ts'
 import { registerPersonRoute } from './person-route.ts'
+import { registerPipelineHealthRoute } from './pipeline-health-route.ts'
 import { loadSql } from './sql-files.ts'
 import { rangeAndFormatQuerystring, requestedFormat, sendTable, type TableFormat } from './tabular.ts'
 import { timeRangeOf } from './time-range.ts'
@@ -216,6 +218,8 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   registerPathAndFunnelRoutes(app, metricsStore, metricQuerySettings)
   registerLtvRoute(app, metricsStore, metricQuerySettings)
   registerPredictiveLtvRoute(app, metricsStore, metricQuerySettings)
+  registerOverviewRoute(app, metricsStore, metricQuerySettings)
+  registerPipelineHealthRoute(app, metricsStore, metricQuerySettings, options.metrics)
 
   app.post(
     '/v1/admin/refresh',

@@ -1,5 +1,3 @@
-import { tableFromIPC } from 'apache-arrow'
-import { parse } from 'csv-parse/sync'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { defaultIdentityRules } from '../consumers/identity-graph.ts'
@@ -10,10 +8,9 @@ import type { Store } from '../runtime/clickhouse-store.ts'
 import type { AdCost } from '../schemas/capture-events.ts'
 import { eventAt, webOrder } from '../test/fixtures/events.ts'
 import { asReader, openTestStore, testHasher, testLogger } from '../test/helpers.ts'
-import { storeEvents, testApiServer } from '../test/api-fixture.ts'
+import { expectRowsAsCsvAndArrow, storeEvents, testApiServer } from '../test/api-fixture.ts'
 import { attribute, attributionModels } from './models/attribution.ts'
 import { attributionColumns, withCosts, type CreditedChannel } from './attribution-route.ts'
-import { arrowStreamType } from './tabular.ts'
 
 const hour = 3_600_000
 const day = 24 * hour
@@ -188,39 +185,7 @@ describe('metric routes over journeys stored in the real ClickHouse engine', () 
     }>()
     const expected = json.models.flatMap((entry) => entry.channels.map((credit) => ({ model: entry.model, ...credit })))
     expect(expected.length).toBeGreaterThan(3)
-    const columns = attributionColumns.map((column) => column.name)
-    /** A row with every value as its column's type: text, a number, or null for an empty number. */
-    const typed = (row: Record<string, unknown>): Record<string, string | number | null> =>
-      Object.fromEntries(
-        attributionColumns.map((column): [string, string | number | null] => {
-          const raw = row[column.name]
-          if (column.type === 'text') return [column.name, String(raw)]
-          return [column.name, raw === null || raw === '' || raw === undefined ? null : Number(raw)]
-        }),
-      )
-
-    for (const request of [
-      { url: `${url}&format=csv`, headers: asReader },
-      { url, headers: { ...asReader, accept: 'text/csv' } },
-    ]) {
-      const response = await app.inject(request)
-      expect(response.headers['content-type']).toMatch(/^text\/csv/)
-      const rows = parse<Record<string, string>>(response.body, { columns: true })
-      expect(Object.keys(rows[0] ?? {})).toEqual(columns)
-      expect(rows.map(typed)).toEqual(expected.map(typed))
-    }
-
-    for (const request of [
-      { url: `${url}&format=arrow`, headers: asReader },
-      { url, headers: { ...asReader, accept: arrowStreamType } },
-    ]) {
-      const response = await app.inject(request)
-      expect(response.headers['content-type']).toBe(arrowStreamType)
-      const table = tableFromIPC(response.rawPayload)
-      expect(table.schema.fields.map((field) => field.name)).toEqual(columns)
-      const rows = (table.toArray() as { toJSON(): Record<string, unknown> }[]).map((row) => typed(row.toJSON()))
-      expect(rows).toEqual(expected.map(typed))
-    }
+    await expectRowsAsCsvAndArrow(app, url, attributionColumns, expected)
   })
 
   it('shows channel switching as worked by hand', async () => {

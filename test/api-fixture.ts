@@ -1,8 +1,13 @@
+import { tableFromIPC } from 'apache-arrow'
+import { parse } from 'csv-parse/sync'
+import type { FastifyInstance } from 'fastify'
+import { expect } from 'vitest'
 import { toTouchpointRow } from '../consumers/touchpoint-row.ts'
 import type { Store } from '../runtime/clickhouse-store.ts'
 import type { CapturedEvent } from '../schemas/capture-events.ts'
 import { buildApiServer, type ApiServerOptions } from '../queries/api-server.ts'
-import { testApiKeys, testHasher, testLogger } from './helpers.ts'
+import { arrowStreamType } from '../queries/tabular.ts'
+import { asReader, testApiKeys, testHasher, testLogger } from './helpers.ts'
 
 /** Stores events as the loader would (one partition, offsets in order), without Kafka. */
 export async function storeEvents(store: Store, events: readonly Exclude<CapturedEvent, { family: 'ad-cost' }>[]) {
@@ -24,4 +29,54 @@ export async function testApiServer(store: Store, options: Partial<ApiServerOpti
   })
   await app.ready()
   return app
+}
+
+/** A row with each value as its column's type, whether it came as JSON, CSV text or Arrow: null for an empty number. */
+export const typedRow =
+  (columns: readonly { readonly name: string; readonly type: 'number' | 'text' }[]) =>
+  (row: object): Record<string, string | number | null> => {
+    const values = row as Record<string, unknown>
+    return Object.fromEntries(
+      columns.map((column): [string, string | number | null] => {
+        const raw = values[column.name]
+        if (column.type === 'text') return [column.name, String(raw)]
+        return [column.name, raw === null || raw === '' || raw === undefined ? null : Number(raw)]
+      }),
+    )
+  }
+
+/**
+ * Expects a metric route to give `expected` (the rows of its JSON answer) as CSV and as an Arrow stream alike, each
+ * asked for by the `format` parameter and by the Accept header, with the columns in order.
+ */
+export async function expectRowsAsCsvAndArrow(
+  app: FastifyInstance,
+  url: string,
+  columns: readonly { readonly name: string; readonly type: 'number' | 'text' }[],
+  expected: readonly object[],
+): Promise<void> {
+  const names = columns.map((column) => column.name)
+  const typed = typedRow(columns)
+  const separator = url.includes('?') ? '&' : '?'
+  for (const request of [
+    { url: `${url}${separator}format=csv`, headers: asReader },
+    { url, headers: { ...asReader, accept: 'text/csv' } },
+  ]) {
+    const response = await app.inject(request)
+    expect(response.headers['content-type'], request.url).toMatch(/^text\/csv/)
+    const rows = parse<Record<string, string>>(response.body, { columns: true })
+    expect(Object.keys(rows[0] ?? {})).toEqual(names)
+    expect(rows.map(typed)).toEqual(expected.map(typed))
+  }
+  for (const request of [
+    { url: `${url}${separator}format=arrow`, headers: asReader },
+    { url, headers: { ...asReader, accept: arrowStreamType } },
+  ]) {
+    const response = await app.inject(request)
+    expect(response.headers['content-type'], request.url).toBe(arrowStreamType)
+    const table = tableFromIPC(response.rawPayload)
+    expect(table.schema.fields.map((field) => field.name)).toEqual(names)
+    const rows = (table.toArray() as { toJSON(): Record<string, unknown> }[]).map((row) => typed(row.toJSON()))
+    expect(rows).toEqual(expected.map(typed))
+  }
 }
