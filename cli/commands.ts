@@ -19,7 +19,7 @@ import { buildCollectorServer } from '../producers/collector-server.ts'
 import { intakeEvent } from '../producers/event-intake.ts'
 import { createIdentifierHasher, resolveHashSecret, resolveWriteKeys } from '../producers/identifier-hashing.ts'
 import type { CapturedEvent } from '../schemas/capture-events.ts'
-import { resolveApiKeys } from '../queries/api-keys.ts'
+import { dashboardAddress, isLoopbackHost, readerKeyOf, resolveApiKeys } from '../queries/api-keys.ts'
 import { buildApiServer } from '../queries/api-server.ts'
 import { applyRetention, migrate } from '../runtime/clickhouse-migrations.ts'
 import { openStore, type Store } from '../runtime/clickhouse-store.ts'
@@ -85,6 +85,7 @@ async function buildApiFromConfig(
     hasher,
     apiKeys,
     rateLimitPerMinute: config.apiRateLimit,
+    dashboard: { localReaderKey: isLoopbackHost(config.apiHost) ? readerKeyOf(apiKeys) : undefined },
   })
   return { api, apiKeys, hasher, readOnlyStore }
 }
@@ -184,6 +185,7 @@ export async function startCommand({ config, logger }: Context, options: { demo:
   const lines = [
     '',
     'Omnistitch is running.',
+    `  Dashboard       ${dashboardAddress(address, apiKeys)}`,
     `  API             ${address}`,
     `  Attribution     ${address}/v1/attribution (API docs: ${address}/docs)`,
     `  Channel stats   ${address}/v1/stats/channels`,
@@ -245,9 +247,9 @@ export async function serveCommand({ config, logger }: Context): Promise<void> {
   const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
   const store = await openMigratedStore(config, logger)
   const kafkaCheck = createKafkaCheck(kafka)
-  const { api, readOnlyStore } = await buildApiFromConfig(config, logger, store, kafkaCheck.check)
+  const { api, apiKeys, readOnlyStore } = await buildApiFromConfig(config, logger, store, kafkaCheck.check)
   const address = await api.listen({ host: config.apiHost, port: config.apiPort })
-  process.stdout.write(`API listening at ${address}\n`)
+  process.stdout.write(`API listening at ${address}\nDashboard at ${dashboardAddress(address, apiKeys)}\n`)
   onShutdownSignal(logger, async () => {
     await api.close()
     await kafkaCheck.close().catch(() => undefined)

@@ -7,14 +7,36 @@ import { keptSecret } from '../runtime/local-secrets.ts'
 export type ApiScope = 'reader' | 'admin'
 
 /**
- * The API keys in force: OMNISTITCH_API_KEYS when set, else one admin key generated on first use and kept in
- * `<data dir>/api-key` (mode 600), as the collector does with its write key.
+ * The API keys in force: OMNISTITCH_API_KEYS when set, else an admin key and a reader key (the dashboard's) generated
+ * on first use and kept in `<data dir>/api-key` and `<data dir>/api-reader-key` (mode 600), as the collector does
+ * with its write key. The admin key comes first.
  */
 export function resolveApiKeys(
   configured: Readonly<Record<string, ApiScope>> | undefined,
   dataDir: string,
 ): Readonly<Record<string, ApiScope>> {
-  return configured ?? { [keptSecret(dataDir, 'api-key', 16, 'oak_')]: 'admin' }
+  return (
+    configured ?? {
+      [keptSecret(dataDir, 'api-key', 16, 'oak_')]: 'admin',
+      [keptSecret(dataDir, 'api-reader-key', 16, 'oak_')]: 'reader',
+    }
+  )
+}
+
+/** The first reader key, the one the dashboard uses. */
+export function readerKeyOf(keys: Readonly<Record<string, ApiScope>>): string | undefined {
+  return Object.entries(keys).find(([, scope]) => scope === 'reader')?.[0]
+}
+
+/** Whether a listen address is reachable only from this machine (then the dashboard may sign browsers in itself). */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+/** The address that opens the dashboard signed in: the reader key in the fragment, which no server or log sees. */
+export function dashboardAddress(apiAddress: string, keys: Readonly<Record<string, ApiScope>>): string {
+  const reader = readerKeyOf(keys)
+  return reader === undefined ? `${apiAddress}/ (sign in with a reader key)` : `${apiAddress}/#key=${reader}`
 }
 
 /** The key a request carries: `Authorization: Bearer <key>`. */

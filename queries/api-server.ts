@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client'
 import { apiKeyOf, authorize, type ApiScope } from './api-keys.ts'
 import { registerAttributionRoute } from './attribution-route.ts'
 import { registerChannelSwitchRoute } from './channel-switch-route.ts'
+import { registerDashboard, type DashboardOptions } from '../dashboards/server.ts'
 import { registerLtvRoute, registerPredictiveLtvRoute } from './ltv-route.ts'
 import { registerOverviewRoute } from './overview-route.ts'
 import { registerPathAndFunnelRoutes } from './paths-funnels-route.ts'
@@ -38,6 +39,11 @@ export interface ApiServerOptions {
   readonly hasher: IdentifierHasher
   /** Requests a minute one key may make before 429 (default 600). */
   readonly rateLimitPerMinute?: number
+  /**
+   * Serves the web dashboard (`dashboards/web`) at `/` when given (`start` and `serve` turn it on): `true`, or its
+   * options (a reader key for browsers on this machine).
+   */
+  readonly dashboard?: boolean | DashboardOptions
 }
 
 declare module 'fastify' {
@@ -242,6 +248,10 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
       return { refreshed: [...derivedViews], seconds: Number(((performance.now() - started) / 1000).toFixed(3)) }
     },
   )
+
+  if (options.dashboard !== undefined && options.dashboard !== false) {
+    await registerDashboard(app, options.dashboard === true ? {} : options.dashboard)
+  }
 
   return app
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -42,6 +43,21 @@ describe('omnistitch start', () => {
     expect(stats.channels.length).toBeGreaterThan(1)
     expect((await fetch(`${api}/readyz`)).status).toBe(200)
 
+    // The dashboard: its address carries the reader key kept in the data directory; the page and its script are served.
+    const readerKey = fs.readFileSync(path.join(dataDir, 'api-reader-key'), 'utf8').trim()
+    expect(banner).toContain(`Dashboard       ${api}/#key=${readerKey}`)
+    const page = await fetch(`${api}/`)
+    expect(page.headers.get('content-type')).toContain('text/html')
+    expect(await page.text()).toContain('<script src="/dashboard/app.js">')
+    expect((await (await fetch(`${api}/dashboard/app.js`)).text()).length).toBeGreaterThan(100_000)
+    // Opened without the key, the page asks for it: the server hands a browser on this machine the reader key...
+    const session = (await (await fetch(`${api}/dashboard/session`)).json()) as { key: string }
+    expect(session.key).toBe(readerKey)
+    const asLocalBrowser = { headers: { authorization: `Bearer ${session.key}` } }
+    expect((await fetch(`${api}/v1/stats/channels`, asLocalBrowser)).status).toBe(200)
+    // ...but not to a page of another site whose name resolves here (fetch cannot set Host; node:http can).
+    expect(await statusWithHost(`${api}/dashboard/session`, 'evil.example')).toBe(404)
+
     child.kill('SIGINT')
     expect(await exited(child)).toBe(0)
     // The broker is the only process started with the data directory in its command line.
@@ -58,3 +74,14 @@ describe('omnistitch start', () => {
     )
   })
 })
+
+function statusWithHost(address: string, host: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(address, { headers: { host } }, (response) => {
+        response.resume()
+        resolve(response.statusCode)
+      })
+      .on('error', reject)
+  })
+}
