@@ -178,7 +178,10 @@ export async function startCommand({ config, logger }: Context, options: { demo:
       rate: config.demoRate,
       seed: 1,
       customers: 5000,
-      days: 30,
+      // Half a year, so that cohorts reach the 30- and 90-day LTV horizons; the first 400 customers at once, so
+      // that every dashboard page has data to show as soon as the loader has them.
+      days: 180,
+      backlogCustomers: 400,
     })
   }
 
@@ -196,7 +199,7 @@ export async function startCommand({ config, logger }: Context, options: { demo:
     `  Write key       ${config.writeKeys === undefined ? `${Object.keys(writeKeys)[0] ?? ''} (source "default", kept in the data directory)` : 'from OMNISTITCH_WRITE_KEYS'}`,
     `  Kafka           ${brokers.join(',')}${localKafka ? ` (local broker, log: ${localKafka.logFile})` : ''}`,
     `  ClickHouse      ${store.mode === 'embedded' ? `embedded chDB at ${store.embeddedPath}` : config.clickhouseUrl}, database ${store.database}`,
-    `  Demo traffic    ${demo ? `${config.demoRate} events/s from the simulated retailer (omnistitch simulate)` : 'off'}`,
+    `  Demo traffic    ${demo ? `the simulated retailer's last 180 days (omnistitch simulate): 400 customers at once, then ${config.demoRate} events/s` : 'off'}`,
     'Press Ctrl-C to stop.',
     '',
   ]

@@ -20,11 +20,17 @@ export interface SimulatedTrafficOptions {
   /** Customers of the simulated retailer, and the days of history that end today. */
   readonly customers: number
   readonly days: number
+  /**
+   * Customers sent at once before the steady stream begins (default none): their whole history, so that a dashboard
+   * opened right after start has cohorts old enough for LTV and enough repeat buyers to fit the predictive models.
+   */
+  readonly backlogCustomers?: number
 }
 
 /**
  * Feeds the simulator's retailer into Kafka at a steady rate, as `omnistitch start` does for its demo: the last
- * `days` days of history ending now, customer by customer, a few customers simulated at a time so memory stays flat.
+ * `days` days of history ending now, customer by customer, a few customers simulated at a time so memory stays flat;
+ * the first `backlogCustomers` at once.
  */
 export function startSimulatedTraffic(options: SimulatedTrafficOptions): SimulatedTraffic {
   const logger = options.logger.child({ component: 'simulated-traffic' })
@@ -50,8 +56,32 @@ export function startSimulatedTraffic(options: SimulatedTrafficOptions): Simulat
   const ticksPerSecond = 4
   let sent = 0
   let carry = 0
-  let sending: Promise<void> = Promise.resolve()
+  let stopped = false
+  const backlog = Math.min(options.backlogCustomers ?? 0, options.customers)
+  let caughtUp = backlog === 0
+  const sendBacklog = async () => {
+    while (next < backlog && !stopped) {
+      const to = Math.min(backlog, next + 10)
+      simulate({ ...settings, range: { from: next, to }, trailers: false }, { event: (event) => queue.push(event) })
+      next = to
+      if (queue.length < 5_000 && next < backlog) continue
+      const batch = queue.splice(0)
+      await options.producer.send(batch)
+      sent += batch.length
+    }
+    logger.info({ customers: next, events: sent }, 'simulated backlog sent')
+  }
+  let sending: Promise<void> = sendBacklog().then(
+    () => {
+      caughtUp = true
+    },
+    (error: unknown) => {
+      caughtUp = true
+      logger.warn({ err: describeError(error) }, 'simulated backlog not sent')
+    },
+  )
   const timer = setInterval(() => {
+    if (!caughtUp) return
     carry += options.rate / ticksPerSecond
     const count = Math.floor(carry)
     carry -= count
@@ -70,6 +100,7 @@ export function startSimulatedTraffic(options: SimulatedTrafficOptions): Simulat
   return {
     sent: () => sent,
     async stop() {
+      stopped = true
       clearInterval(timer)
       await sending
     },
