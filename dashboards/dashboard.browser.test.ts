@@ -236,6 +236,21 @@ describe('the web dashboard in headless Chromium, on simulated traffic through K
     await page.close()
   })
 
+  it('lists the top customers of the range without a search, and opens one from the list', async () => {
+    const page = await signedIn()
+    await open(page, `#/customer?${filters}`)
+    expect(Number(await page.getAttribute('[data-table="customer-list"]', 'data-rows'))).toBeGreaterThan(10)
+    const first = page.locator('[data-table="customer-list"] tbody tr:first-child a')
+    const personId = (await first.textContent()) ?? ''
+    expect(personId).toMatch(/^pers_[0-9a-f]{16}$/)
+    await leaving(page)
+    await first.click()
+    await page.waitForSelector('body[data-state="ready"]')
+    expect(await page.getAttribute('[data-person]', 'data-person')).toBe(personId)
+    expect((await charts(page))['customer-timeline']).toBeGreaterThan(0)
+    await page.close()
+  })
+
   it('downloads a table as the CSV the API gives', async () => {
     const page = await signedIn()
     await open(page, `#/overview?${filters}`)

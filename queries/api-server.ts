@@ -15,6 +15,7 @@ import { registerDashboard, type DashboardOptions } from '../dashboards/server.t
 import { registerLtvRoute, registerPredictiveLtvRoute } from './ltv-route.ts'
 import { registerOverviewRoute } from './overview-route.ts'
 import { registerPathAndFunnelRoutes } from './paths-funnels-route.ts'
+import { registerPersonListRoute } from './person-list-route.ts'
 import { registerPersonRoute } from './person-route.ts'
 import { registerPipelineHealthRoute } from './pipeline-health-route.ts'
 import { loadSql } from './sql-files.ts'
@@ -220,6 +221,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
 
   registerAttributionRoute(app, metricsStore, metricQuerySettings)
   registerChannelSwitchRoute(app, metricsStore, metricQuerySettings)
+  registerPersonListRoute(app, metricsStore, metricQuerySettings)
   registerPersonRoute(app, metricsStore, options.hasher, metricQuerySettings)
   registerPathAndFunnelRoutes(app, metricsStore, metricQuerySettings)
   registerLtvRoute(app, metricsStore, metricQuerySettings)

@@ -2,14 +2,10 @@ import { tableFromIPC } from 'apache-arrow'
 import { parse } from 'csv-parse/sync'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { defaultIdentityRules } from '../consumers/identity-graph.ts'
-import { runIdentityResolution } from '../consumers/identity-resolver.ts'
-import { migrate } from '../runtime/clickhouse-migrations.ts'
-import type { Store } from '../runtime/clickhouse-store.ts'
 import { drawHistories } from '../test/fixtures/customers.ts'
 import { eventAt, webOrder } from '../test/fixtures/events.ts'
-import { asReader, openTestStore, testHasher, testLogger } from '../test/helpers.ts'
-import { storeEvents, testApiServer } from '../test/api-fixture.ts'
+import { asReader, testHasher } from '../test/helpers.ts'
+import { apiOnEvents } from '../test/api-fixture.ts'
 import type { PredictedCustomer, PredictedSegment } from './ltv-route.ts'
 import { fitBgNbd, fitGammaGamma, type CustomerSummary } from './models/ltv.ts'
 
@@ -82,22 +78,17 @@ const ordered = (rows: readonly (CustomerSummary & { acquisition: string })[]) =
   )
 
 describe('predictive LTV over orders stored in the real ClickHouse engine', () => {
-  let store: Store
   let app: FastifyInstance
+  let close: (() => Promise<void>) | undefined
   const range = 'from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z'
   const get = (query: string) => app.inject({ url: `/v1/ltv/predictive?${query}`, headers: asReader })
 
   beforeAll(async () => {
-    store = await openTestStore()
-    await migrate(store, { logger: testLogger })
-    await storeEvents(store, events)
-    await runIdentityResolution(store, { rules: defaultIdentityRules, logger: testLogger })
-    app = await testApiServer(store)
+    ;({ app, close } = await apiOnEvents(events))
   })
 
   afterAll(async () => {
-    await app?.close()
-    await store?.close()
+    await close?.()
   })
 
   it('summarises each customer as worked out from the purchases sent, and fits the models to those summaries', async () => {

@@ -1,75 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { defaultIdentityRules } from '../consumers/identity-graph.ts'
-import { runIdentityResolution } from '../consumers/identity-resolver.ts'
-import { migrate } from '../runtime/clickhouse-migrations.ts'
-import type { Store } from '../runtime/clickhouse-store.ts'
-import { eventAt, webOrder } from '../test/fixtures/events.ts'
-import { asReader, openTestStore, testLogger } from '../test/helpers.ts'
-import { expectRowsAsCsvAndArrow, storeEvents, testApiServer } from '../test/api-fixture.ts'
+import { events, range } from '../test/fixtures/five-people.ts'
+import { asReader } from '../test/helpers.ts'
+import { apiOnEvents, expectRowsAsCsvAndArrow } from '../test/api-fixture.ts'
 import { overviewSeriesColumns, type OverviewPeriod, type OverviewTotals } from './overview-route.ts'
-
-const hour = 3_600_000
-const day = 24 * hour
-/** A Friday: the ISO week of 1-3 May starts on Monday 27 April, the next one on 4 May. */
-const t0 = Date.parse('2026-05-01T10:00:00Z')
-
-const email = (at: number, emailHash: string) =>
-  eventAt('messaging', at, {
-    channel: 'email',
-    event_type: 'clicked',
-    source: 'esp',
-    identifiers: { email_hash: emailHash },
-  })
-const page = (at: number, identifiers: Record<string, string>) =>
-  eventAt('digital', at, { channel: 'web', event_type: 'page_view', identifiers })
-const order = (at: number, type: string, amount: number, identifiers: Record<string, string>) =>
-  eventAt('order', at, { ...webOrder, event_type: type, amount_minor: amount, identifiers })
-
-/**
- * Five people and one event nobody can be named for, 1-4 May (and one event on 6 May, after the range).
- * Anna: e-mail click, web visit, web order O-1 of 1,000.00 paid on 1 May, 100.00 of it refunded on 2 May (net 900).
- * Boris: SMS on 1 May, store receipt of 500.00 on 2 May. Dmitri: web visit and an order O-3 on 2 May, never paid
- * (gross 0: a converted journey, not an order). An anonymous page view on 2 May. Vera: e-mail click and web visit on
- * 3 May, no order. Gleb: web visit and web order O-2 of 200.00 on 4 May; another visit on 6 May.
- */
-const events = [
-  email(t0, 'e-anna'),
-  page(t0 + hour, { anonymous_id: 'ck-anna', email_hash: 'e-anna' }),
-  order(t0 + 2 * hour, 'order_created', 100_000, { customer_id: 'C-anna', email_hash: 'e-anna', order_id: 'O-1' }),
-  order(t0 + 2 * hour + 60_000, 'order_paid', 100_000, { customer_id: 'C-anna', order_id: 'O-1' }),
-  order(t0 + day - hour, 'order_refunded', 10_000, { customer_id: 'C-anna', order_id: 'O-1' }),
-  eventAt('messaging', t0, {
-    channel: 'sms',
-    event_type: 'delivered',
-    source: 'sms-gateway',
-    identifiers: { phone_hash: 'p-boris' },
-  }),
-  eventAt('receipt', t0 + day, {
-    channel: 'store',
-    event_type: 'pos_receipt',
-    source: 'pos',
-    store_id: 'S-1',
-    receipt_number: 'R-1',
-    total_minor: 50_000,
-    currency: 'RUB',
-    items: [],
-    payment_method: 'card',
-    identifiers: { loyalty_card: '2770000000002', phone_hash: 'p-boris' },
-  }),
-  page(t0 + day + 5 * hour, { anonymous_id: 'ck-dmitri', customer_id: 'C-dmitri' }),
-  order(t0 + day + 5 * hour + 30 * 60_000, 'order_created', 30_000, { customer_id: 'C-dmitri', order_id: 'O-3' }),
-  page(t0 + day + 2 * hour, {}),
-  email(t0 + 2 * day, 'e-vera'),
-  page(t0 + 2 * day + hour, { anonymous_id: 'ck-vera', email_hash: 'e-vera' }),
-  page(t0 + 3 * day, { anonymous_id: 'ck-gleb', customer_id: 'C-gleb' }),
-  order(t0 + 3 * day + hour, 'order_created', 20_000, { customer_id: 'C-gleb', order_id: 'O-2' }),
-  order(t0 + 3 * day + hour + 60_000, 'order_paid', 20_000, { customer_id: 'C-gleb', order_id: 'O-2' }),
-  page(t0 + 5 * day, { anonymous_id: 'ck-gleb' }),
-]
-
-/** 30 April (nothing happened) to 4 May inclusive. */
-const range = 'from=2026-04-30T00:00:00Z&to=2026-05-05T00:00:00Z'
 
 interface Overview {
   from: string
@@ -80,20 +14,15 @@ interface Overview {
 }
 
 describe('GET /v1/overview over events stored in the real ClickHouse engine', () => {
-  let store: Store
   let app: FastifyInstance
+  let close: (() => Promise<void>) | undefined
 
   beforeAll(async () => {
-    store = await openTestStore()
-    await migrate(store, { logger: testLogger })
-    await storeEvents(store, events)
-    await runIdentityResolution(store, { rules: defaultIdentityRules, logger: testLogger })
-    app = await testApiServer(store)
+    ;({ app, close } = await apiOnEvents(events))
   })
 
   afterAll(async () => {
-    await app?.close()
-    await store?.close()
+    await close?.()
   })
 
   const overview = async (query: string) => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
+import { isoFromDateTime } from '../runtime/clickhouse-values.ts'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { loadSql } from './sql-files.ts'
 import { formatProperty, requestedFormat, sendTable, type TableColumn, type TableFormat } from './tabular.ts'
@@ -52,9 +53,6 @@ export const noConsumerMetricsNote =
   'lag and dead_letters come from the metrics of a consumer running in the same process (omnistitch start); this ' +
   "API runs without one (omnistitch serve): read them from the consumer's /metrics (OMNISTITCH_METRICS_PORT)"
 
-/** A DateTime text of ClickHouse (`2026-05-01 10:00:00.000`, UTC) as ISO 8601. */
-const isoOf = (text: string): string => new Date(`${text.replace(' ', 'T')}Z`).toISOString()
-
 /** The labelled values of a metric in the registry; none when it is not registered. */
 async function metricValues(
   registry: Registry,
@@ -106,11 +104,11 @@ export function registerPipelineHealthRoute(
         queryRows<LedgerTopic>(store, ledgerSql, range.params, settings),
         queryRows<{ minute: string; loaded: number }>(store, ingestSql, range.params, settings),
       ])
-      const topics = ledgerRows.map((row) => ({ ...row, last_recorded_at: isoOf(row.last_recorded_at) }))
+      const topics = ledgerRows.map((row) => ({ ...row, last_recorded_at: isoFromDateTime(row.last_recorded_at) }))
       const format = requestedFormat(request)
       if (format !== 'json') return sendTable(reply, format, ledgerTopicColumns, topics)
 
-      const ingest = ingestRows.map((row) => ({ minute: isoOf(row.minute), loaded: row.loaded }))
+      const ingest = ingestRows.map((row) => ({ minute: isoFromDateTime(row.minute), loaded: row.loaded }))
       if (metrics === undefined) {
         return {
           from: range.from,

@@ -2,12 +2,15 @@ import { tableFromIPC } from 'apache-arrow'
 import { parse } from 'csv-parse/sync'
 import type { FastifyInstance } from 'fastify'
 import { expect } from 'vitest'
+import { defaultIdentityRules } from '../consumers/identity-graph.ts'
+import { runIdentityResolution } from '../consumers/identity-resolver.ts'
 import { toTouchpointRow } from '../consumers/touchpoint-row.ts'
+import { migrate } from '../runtime/clickhouse-migrations.ts'
 import type { Store } from '../runtime/clickhouse-store.ts'
 import type { CapturedEvent } from '../schemas/capture-events.ts'
 import { buildApiServer, type ApiServerOptions } from '../queries/api-server.ts'
 import { arrowStreamType } from '../queries/tabular.ts'
-import { asReader, testApiKeys, testHasher, testLogger } from './helpers.ts'
+import { asReader, openTestStore, testApiKeys, testHasher, testLogger } from './helpers.ts'
 
 /** Stores events as the loader would (one partition, offsets in order), without Kafka. */
 export async function storeEvents(store: Store, events: readonly Exclude<CapturedEvent, { family: 'ad-cost' }>[]) {
@@ -78,5 +81,28 @@ export async function expectRowsAsCsvAndArrow(
     expect(table.schema.fields.map((field) => field.name)).toEqual(names)
     const rows = (table.toArray() as { toJSON(): Record<string, unknown> }[]).map((row) => typed(row.toJSON()))
     expect(rows).toEqual(expected.map(typed))
+  }
+}
+
+/**
+ * A freshly migrated store holding `events`, identities resolved (which refreshes the views), and the API on it: what
+ * a route test sets up before its cases. `close` closes both.
+ */
+export async function apiOnEvents(
+  events: readonly Exclude<CapturedEvent, { family: 'ad-cost' }>[],
+  options: Partial<ApiServerOptions> = {},
+): Promise<{ store: Store; app: FastifyInstance; close: () => Promise<void> }> {
+  const store = await openTestStore()
+  await migrate(store, { logger: testLogger })
+  await storeEvents(store, events)
+  await runIdentityResolution(store, { rules: defaultIdentityRules, logger: testLogger })
+  const app = await testApiServer(store, options)
+  return {
+    store,
+    app,
+    close: async () => {
+      await app.close()
+      await store.close()
+    },
   }
 }

@@ -105,6 +105,8 @@ export interface Column<R> {
   readonly label: string
   readonly value: (row: R) => string | number | null
   readonly kind?: 'number' | 'text'
+  /** Makes the cell a link to this address. */
+  readonly link?: (row: R) => string
 }
 
 /**
@@ -141,7 +143,8 @@ export function table<R>(
       ...columns.map((column) => {
         const value = column.value(row)
         const text = value === null ? '—' : typeof value === 'number' ? format.decimal(value) : value
-        return el('td', column.kind === 'number' || typeof value === 'number' ? { class: 'number' } : {}, text)
+        const cell = column.link === undefined ? text : el('a', { href: column.link(row) }, text)
+        return el('td', column.kind === 'number' || typeof value === 'number' ? { class: 'number' } : {}, cell)
       }),
     ),
   )

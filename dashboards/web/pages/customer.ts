@@ -1,5 +1,5 @@
 import { getJson } from '../api.ts'
-import { viewHash, type Filters } from '../filters.ts'
+import { apiRange, viewHash, type Filters } from '../filters.ts'
 import { chart, el, empty, failure, format, panel, table } from '../ui.ts'
 
 interface Person {
@@ -23,6 +23,56 @@ interface Person {
     revenue: number
   }[]
   timeline: { event_time: string; channel: string; event_type: string; order_key: string; revenue: number }[]
+}
+
+interface ListedPerson {
+  person_id: string
+  customer_id: string
+  first_seen: string
+  last_seen: string
+  events: number
+  channels: string[]
+  orders: number
+  revenue: number
+}
+
+/** Without a search: the customers seen in the range with the most revenue, each a link to their 360. */
+async function listPersons(root: HTMLElement, filters: Filters): Promise<void> {
+  const params = { ...apiRange(filters), channels: filters.channel || undefined, sort: 'revenue', limit: 50 }
+  let persons: ListedPerson[]
+  try {
+    persons = (await getJson<{ persons: ListedPerson[] }>('/v1/persons', params)).persons
+  } catch (error) {
+    root.append(failure('the customers of the range', error))
+    return
+  }
+  if (persons.length === 0) {
+    root.append(empty(`Nobody was seen between ${filters.from} and ${filters.to}.`))
+    return
+  }
+  const open = (person: ListedPerson) => viewHash('customer', filters, { id: person.person_id })
+  const day = (time: string) => time.slice(0, 10)
+  root.append(
+    panel(
+      `Top customers by net revenue, seen between ${filters.from} and ${filters.to}`,
+      el('p', { class: 'note' }, 'Figures over each customer’s whole history. Open one to see their timeline.'),
+      table(
+        'customer-list',
+        [
+          { label: 'Person', value: (row: ListedPerson) => row.person_id, link: open },
+          { label: 'Customer id', value: (row) => row.customer_id || '—' },
+          { label: 'Channels', value: (row) => row.channels.join(', ') },
+          { label: 'Events', value: (row) => row.events },
+          { label: 'Orders', value: (row) => row.orders },
+          { label: 'Net revenue', value: (row) => row.revenue },
+          { label: 'First seen', value: (row) => day(row.first_seen) },
+          { label: 'Last seen', value: (row) => day(row.last_seen) },
+        ],
+        persons,
+        { path: '/v1/persons', params, filename: 'customers.csv' },
+      ),
+    ),
+  )
 }
 
 /** Customer 360: search by any identifier (kind:value) and see the person across every channel. */
@@ -56,7 +106,10 @@ export async function customerPage(root: HTMLElement, filters: Filters, extra: U
       ),
     ),
   )
-  if (asked === '') return
+  if (asked === '') {
+    await listPersons(root, filters)
+    return
+  }
   let person: Person
   try {
     person = await getJson<Person>(`/v1/persons/${encodeURIComponent(asked)}`)
