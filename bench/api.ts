@@ -2,7 +2,9 @@
 // loader's TabSeparated lines, through the store's insert path), identities are resolved and the derived views built,
 // then each endpoint is called repeatedly through the real server (fastify inject: no network in the way), and, in
 // the same run, its bare SQL is run with the same parameters. The last line printed is one JSON object.
-//   npm run bench:api -- [--events 10000000] [--days 180] [--runs 15]
+//   npm run bench:api -- [--events 10000000] [--days 180] [--runs 15] [--only person,ltv] [--data-dir DIR]
+// --data-dir keeps the loaded store in DIR and uses it again on the next run with the same events and days (loading
+// 10 M events takes minutes); --only times those endpoints alone.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -25,6 +27,8 @@ const { values } = parseArgs({
     events: { type: 'string', default: '10000000' },
     days: { type: 'string', default: '180' },
     runs: { type: 'string', default: '15' },
+    only: { type: 'string' },
+    'data-dir': { type: 'string' },
   },
 })
 const targetEvents = Number(values.events)
@@ -37,47 +41,88 @@ const hasher = createIdentifierHasher('bench-secret-0123456789')
 const customers = Math.max(100, Math.round((targetEvents / 66) * (180 / days)))
 const start = Date.parse('2026-01-01T00:00:00Z')
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-bench-api-'))
+const keptDir = values['data-dir']
+const dataDir = keptDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-bench-api-'))
+fs.mkdirSync(dataDir, { recursive: true })
+/** What a kept store holds, written once it is loaded: a run with the same events and days uses it as it is. */
+const marker = path.join(dataDir, 'bench-api.json')
+const wanted = { target_events: targetEvents, days }
+const kept = fs.existsSync(marker)
+  ? (JSON.parse(fs.readFileSync(marker, 'utf8')) as typeof wanted & {
+      events: number
+      load_seconds: number
+      identities_and_views_seconds: number
+      persons: number
+    })
+  : undefined
+const reuse = kept !== undefined && kept.target_events === targetEvents && kept.days === days
+if (keptDir !== undefined && kept !== undefined && !reuse) {
+  throw new Error(`${marker}: the store there holds ${JSON.stringify(kept)}, not ${JSON.stringify(wanted)}`)
+}
 const store = await openStore({ url: undefined, user: '', password: '', database: 'bench_api', dataDir })
 await migrate(store, { logger })
 
-// Load, a shard of customers at a time so that memory stays flat.
-const loadStart = performance.now()
-let events = 0
-const shard = 5000
-for (let from = 0; from < customers; from += shard) {
-  const lines: string[] = []
-  const costs: AdCostRow[] = []
-  simulate(
-    {
-      customers,
-      days,
-      seed: 3,
-      hasher,
-      start,
-      range: { from, to: Math.min(customers, from + shard) },
-      trailers: from === 0,
-    },
-    {
-      event: (event) => {
-        const source = { topic: 'bench', partition: 0, offset: String(events), schemaId: 1 }
-        events += 1
-        if (event.family === 'ad-cost') costs.push(toAdCostRow(event.value, source))
-        else lines.push(toTouchpointTsvLine(event, source))
-      },
-    },
-  )
-  for (let at = 0; at < lines.length; at += 200_000) {
-    await insertTabSeparated(store, 'touchpoints', touchpointColumns, lines.slice(at, at + 200_000))
+let events: number
+let loadSeconds: number
+let resolveSeconds: number
+let persons: number
+if (reuse) {
+  ;({ events, load_seconds: loadSeconds, identities_and_views_seconds: resolveSeconds, persons } = kept)
+  log(`using the store in ${dataDir}: ${events} events, ${persons} persons`)
+} else {
+  ;({ events, loadSeconds, resolveSeconds, persons } = await load())
+  if (keptDir !== undefined) {
+    const loaded = {
+      ...wanted,
+      events,
+      load_seconds: loadSeconds,
+      identities_and_views_seconds: resolveSeconds,
+      persons,
+    }
+    fs.writeFileSync(marker, JSON.stringify(loaded))
   }
-  if (costs.length > 0) await insertRows(store, 'ad_costs', adCostColumns, costs)
-  log(`loaded ${events} events (${Math.min(customers, from + shard)} of ${customers} customers)`)
 }
-const loadSeconds = (performance.now() - loadStart) / 1000
-const resolveStart = performance.now()
-const resolution = await runIdentityResolution(store, { rules: defaultIdentityRules, logger })
-const resolveSeconds = (performance.now() - resolveStart) / 1000
-log(`identities and views in ${resolveSeconds.toFixed(1)} s (${resolution.persons} persons)`)
+
+async function load() {
+  // Load, a shard of customers at a time so that memory stays flat.
+  const loadStart = performance.now()
+  let events = 0
+  const shard = 5000
+  for (let from = 0; from < customers; from += shard) {
+    const lines: string[] = []
+    const costs: AdCostRow[] = []
+    simulate(
+      {
+        customers,
+        days,
+        seed: 3,
+        hasher,
+        start,
+        range: { from, to: Math.min(customers, from + shard) },
+        trailers: from === 0,
+      },
+      {
+        event: (event) => {
+          const source = { topic: 'bench', partition: 0, offset: String(events), schemaId: 1 }
+          events += 1
+          if (event.family === 'ad-cost') costs.push(toAdCostRow(event.value, source))
+          else lines.push(toTouchpointTsvLine(event, source))
+        },
+      },
+    )
+    for (let at = 0; at < lines.length; at += 200_000) {
+      await insertTabSeparated(store, 'touchpoints', touchpointColumns, lines.slice(at, at + 200_000))
+    }
+    if (costs.length > 0) await insertRows(store, 'ad_costs', adCostColumns, costs)
+    log(`loaded ${events} events (${Math.min(customers, from + shard)} of ${customers} customers)`)
+  }
+  const loadSeconds = (performance.now() - loadStart) / 1000
+  const resolveStart = performance.now()
+  const resolution = await runIdentityResolution(store, { rules: defaultIdentityRules, logger })
+  const resolveSeconds = (performance.now() - resolveStart) / 1000
+  log(`identities and views in ${resolveSeconds.toFixed(1)} s (${resolution.persons} persons)`)
+  return { events, loadSeconds, resolveSeconds, persons: resolution.persons }
+}
 
 const key = 'bench-reader-key-0123456789'
 const app = await buildApiServer({
@@ -133,7 +178,26 @@ const endpoints: Record<string, { url: string; sql: (() => Promise<unknown>)[] }
   stats_channels: { url: `/v1/stats/channels?${query}`, sql: [sql('channel-stats', range)] },
   person: {
     url: `/v1/persons/${encodeURIComponent(personId)}`,
-    sql: [],
+    // As the route runs them: the identifier's person, then the five parts of the profile together.
+    sql: [
+      async () => {
+        const identifier = someone?.identifier ?? ''
+        const [found] = await queryRows<{ person_id: string }>(
+          store,
+          loadSql('person-of-identifier'),
+          { identifier },
+          settings,
+        )
+        const params = { person_id: found?.person_id ?? '' }
+        await Promise.all([
+          sql('person-identifiers', params)(),
+          sql('person-profile', params)(),
+          sql('person-categories', params)(),
+          sql('person-timeline', { ...params, limit: 100 })(),
+          sql('person-orders', params)(),
+        ])
+      },
+    ],
   },
 }
 
@@ -152,7 +216,9 @@ async function time(run: () => Promise<unknown>): Promise<number[]> {
 }
 
 const figures: Record<string, { p50_ms: number; p95_ms: number; sql_p50_ms: number | null }> = {}
+const only = values.only?.split(',')
 for (const [name, endpoint] of Object.entries(endpoints)) {
+  if (only !== undefined && !only.includes(name)) continue
   const api = await time(async () => {
     const response = await app.inject({ url: endpoint.url, headers: { authorization: `Bearer ${key}` } })
     if (response.statusCode !== 200) throw new Error(`${name}: ${response.statusCode} ${response.body.slice(0, 300)}`)
@@ -167,7 +233,7 @@ for (const [name, endpoint] of Object.entries(endpoints)) {
 }
 await app.close()
 await store.close()
-fs.rmSync(dataDir, { recursive: true, force: true })
+if (keptDir === undefined) fs.rmSync(dataDir, { recursive: true, force: true })
 
 process.stdout.write(
   `${JSON.stringify({
@@ -178,7 +244,7 @@ process.stdout.write(
     runs,
     load_seconds: Number(loadSeconds.toFixed(1)),
     identities_and_views_seconds: Number(resolveSeconds.toFixed(1)),
-    persons: resolution.persons,
+    persons,
     endpoints: figures,
     machine: { cpus: os.cpus().length, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version },
   })}\n`,

@@ -1,6 +1,7 @@
 -- What a person is like, from all their events: when first and last seen, events, channels used, orders and net
 -- revenue, the payment method used most, the categories bought most, the price band of their orders against the
 -- store's (below the 33rd percentile of order value: low; above the 67th: high), and their newest consent flags.
+-- The person's events come from touchpoints by their identity combinations, each once (see person-timeline.sql).
 -- Parameters: database (Identifier), person_id (String).
 WITH
     (SELECT quantiles(0.33, 0.67)(gross_revenue) FROM {database:Identifier}.orders WHERE gross_revenue > 0) AS bands,
@@ -22,16 +23,17 @@ SELECT
     multiIf(isNaN(average_order) OR length(bands) < 2, '',
             average_order < toFloat64(bands[1]), 'low',
             average_order > toFloat64(bands[2]), 'high', 'mid') AS price_band,
-    argMaxIf(consent, event_time, consent != '') AS consent
+    argMaxIf(consent, event_time, consent NOT IN ('', '{}')) AS consent
 FROM
 (
-    SELECT t.event_time AS event_time, t.channel AS channel, t.details AS details, p.consent AS consent
-    FROM {database:Identifier}.touchpoints_resolved AS t
-    LEFT JOIN
+    SELECT event_id, event_time, channel, details, consent
+    FROM {database:Identifier}.touchpoints
+    WHERE identity_combo IN
     (
-        SELECT event_id, consent FROM {database:Identifier}.touchpoints FINAL
-        WHERE consent NOT IN ('', '{}')
-          AND event_id IN (SELECT event_id FROM {database:Identifier}.touchpoints_resolved WHERE person_id = {person_id:String})
-    ) AS p ON p.event_id = t.event_id
-    WHERE t.person_id = {person_id:String}
+        SELECT combo FROM {database:Identifier}.identity_combos
+        WHERE combo IN (SELECT combo FROM {database:Identifier}.identity_combos WHERE person_id = {person_id:String})
+        GROUP BY combo
+        HAVING argMax(person_id, version) = {person_id:String}
+    )
+    LIMIT 1 BY event_id
 )
