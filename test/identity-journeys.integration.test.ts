@@ -72,10 +72,6 @@ describe('consumers on simulated retail traffic, through the real broker into Cl
       { topic: adCostTopic, partitions: 1 },
       { topic: deadLetterTopic, partitions: 1 },
     ])
-    const producer = createTouchpointProducer({ kafka, topic, adCostTopic, registry, logger: testLogger })
-    await producer.connect()
-    for (let sent = 0; sent < events.length; sent += 5000) await producer.send(events.slice(sent, sent + 5000))
-    await producer.disconnect()
 
     one = await openTestStore()
     two = { ...one, database: uniqueName('two') }
@@ -87,6 +83,13 @@ describe('consumers on simulated retail traffic, through the real broker into Cl
     const first = loader(two, pairGroup)
     const second = loader(two, pairGroup)
     await Promise.all([single.start(), first.start(), second.start()])
+    // Sent once both of the pair have joined: the group has split the partitions between them by then, so neither
+    // can have read everything alone before the other arrived.
+    await Promise.all([single.joined, first.joined, second.joined])
+    const producer = createTouchpointProducer({ kafka, topic, adCostTopic, registry, logger: testLogger })
+    await producer.connect()
+    for (let sent = 0; sent < events.length; sent += 5000) await producer.send(events.slice(sent, sent + 5000))
+    await producer.disconnect()
     await Promise.all([loaded(one), loaded(two)])
     expect(first.stats.received).toBeGreaterThan(0)
     expect(second.stats.received).toBeGreaterThan(0)
