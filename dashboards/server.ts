@@ -4,6 +4,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { isLoopbackHost } from '../queries/api-keys.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
 
 const web = path.join(path.dirname(fileURLToPath(import.meta.url)), 'web')
@@ -61,18 +62,16 @@ export interface DashboardOptions {
   readonly localReaderKey?: string | undefined
 }
 
-const loopbackPeers = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
-const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]'])
-
 /**
  * Whether a request comes from this machine and was addressed to it by a loopback name. The peer check keeps other
  * machines out; the Host check keeps out pages on other sites that rebind their own name to 127.0.0.1 (DNS
  * rebinding), since their requests carry their own host name.
  */
 export function isLocalSession(peer: string | undefined, host: string | undefined): boolean {
-  if (peer === undefined || host === undefined || !loopbackPeers.has(peer)) return false
-  const name = /^(\[[^\]]*\]|[^:[\]]*)(?::\d+)?$/.exec(host)?.[1]
-  return name !== undefined && loopbackHosts.has(name.toLowerCase())
+  if (peer === undefined || host === undefined || !isLoopbackHost(peer.replace(/^::ffff:/, ''))) return false
+  const name = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::\d+)?$/.exec(host)
+  const bare = name?.[1] ?? name?.[2]
+  return bare !== undefined && isLoopbackHost(bare.toLowerCase())
 }
 
 /**
