@@ -132,6 +132,17 @@ describe('the web dashboard in headless Chromium, on simulated traffic through K
 
   // The scripts below run in the page; they are strings because this project's types have no DOM.
 
+  /**
+   * Waits until an expression is true in the page, asking from here: page.waitForFunction polls inside the page with
+   * eval, which the dashboard's Content-Security-Policy (script-src 'self') refuses once the first check is false.
+   */
+  const until = (page: Page, expression: string, what: string) =>
+    waitFor(
+      () => page.evaluate<boolean>(expression),
+      (done) => done,
+      { what, timeoutMs: 60_000, intervalMs: 50 },
+    )
+
   /** Marks the page as leaving its view: `ready` again means the next view has rendered. */
   const leaving = (page: Page) => page.evaluate("document.body.dataset.state = 'navigating'")
 
@@ -143,8 +154,10 @@ describe('the web dashboard in headless Chromium, on simulated traffic through K
 
   /** Every chart on the page, by name, with the data points it drew; waits until all have drawn. */
   async function charts(page: Page): Promise<Record<string, number>> {
-    await page.waitForFunction(
+    await until(
+      page,
       "[...document.querySelectorAll('[data-chart]')].every((chart) => chart.dataset.rendered === 'true')",
+      'every chart drawn',
     )
     return page.evaluate<Record<string, number>>(
       "Object.fromEntries([...document.querySelectorAll('[data-chart]')].map((c) => [c.dataset.chart, Number(c.dataset.points)]))",
@@ -277,7 +290,11 @@ describe('the web dashboard in headless Chromium, on simulated traffic through K
       // A key kept from an earlier data directory is refused once, then the current one is taken.
       await page.evaluate("localStorage.setItem('omnistitch.apiKey', 'key-of-an-earlier-start')")
       await page.reload()
-      await page.waitForFunction(`localStorage.getItem('omnistitch.apiKey') === ${JSON.stringify(testReaderKey)}`)
+      await until(
+        page,
+        `localStorage.getItem('omnistitch.apiKey') === ${JSON.stringify(testReaderKey)}`,
+        'the current key taken',
+      )
       await page.waitForSelector('body[data-state="ready"]', { timeout: 60_000 })
       expect(await page.$$('.state.error')).toHaveLength(0)
       expect((await charts(page))['overview-trend']).toBeGreaterThan(0)
