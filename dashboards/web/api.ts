@@ -65,7 +65,8 @@ function address(path: string, params: Params): string {
 }
 
 async function call(path: string, params: Params): Promise<Response> {
-  const response = await fetch(address(path, params), { headers: { authorization: `Bearer ${apiKey() ?? ''}` } })
+  const key = apiKey()
+  const response = await fetch(address(path, params), { headers: { authorization: `Bearer ${key ?? ''}` } })
   if (response.ok) return response
   let code = `HTTP_${response.status}`
   let message = response.statusText
@@ -76,7 +77,8 @@ async function call(path: string, params: Params): Promise<Response> {
   } catch {
     // Not JSON: keep the status text.
   }
-  if (response.status === 401) document.dispatchEvent(new CustomEvent('omnistitch:unauthorized'))
+  // Says which key was refused: calls made with it may come back after it was replaced, and must not undo that.
+  if (response.status === 401) document.dispatchEvent(new CustomEvent('omnistitch:unauthorized', { detail: key }))
   throw new ApiError(response.status, code, message)
 }
 

@@ -88,12 +88,15 @@ filterForm.addEventListener('submit', (event) => {
   loadChannels()
 })
 
-document.addEventListener('omnistitch:unauthorized', () => {
-  const stale = apiKey()
+document.addEventListener('omnistitch:unauthorized', (event) => {
+  const stale = (event as CustomEvent<string | null>).detail
+  // Only the first refusal of the key in use acts: others of the same key, or of one already replaced, do nothing.
+  if (stale !== apiKey()) return
   forgetApiKey()
   // A key kept from an earlier data directory: the local server may hand out the current one.
   void adoptLocalSession(stale).then((adopted) => {
     if (adopted) {
+      if (signIn.open) signIn.close()
       rerender()
       loadChannels()
     } else if (!signIn.open) signIn.showModal()
