@@ -12,7 +12,20 @@ import {
 } from './identity-graph.ts'
 
 /** The views the resolver refreshes after a run, in dependency order (journeys read orders and journey_touchpoints). */
-export const derivedViews = ['orders', 'journey_touchpoints', 'journeys', 'persons', 'channel_daily'] as const
+export const derivedViews = [
+  'orders',
+  'journey_touchpoints',
+  'journeys',
+  'persons',
+  'channel_daily',
+  'channel_day_persons',
+  'touch_day_persons',
+  'conversion_days',
+  'channel_transition_days',
+  'journey_path_days',
+  'person_channels',
+  'funnel_events',
+] as const
 
 export interface ResolutionRun {
   readonly version: number

@@ -18,7 +18,7 @@ import { registerPathAndFunnelRoutes } from './paths-funnels-route.ts'
 import { registerPersonListRoute } from './person-list-route.ts'
 import { registerPersonRoute } from './person-route.ts'
 import { registerPipelineHealthRoute } from './pipeline-health-route.ts'
-import { loadSql } from './sql-files.ts'
+import { loadRangeSql } from './sql-files.ts'
 import { rangeAndFormatQuerystring, requestedFormat, sendTable, type TableFormat } from './tabular.ts'
 import { timeRangeOf } from './time-range.ts'
 
@@ -54,7 +54,7 @@ declare module 'fastify' {
   }
 }
 
-const channelStatsSql = loadSql('channel-stats')
+const channelStatsSql = loadRangeSql('channel-stats')
 const channelStatsColumns = [
   { name: 'channel', type: 'text' },
   { name: 'events', type: 'number' },
@@ -209,7 +209,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
       const range = timeRangeOf(request.query)
       const channels = await queryRows<{ channel: string; events: number; persons: number }>(
         metricsStore,
-        channelStatsSql,
+        channelStatsSql.for(range),
         range.params,
         metricQuerySettings,
       )

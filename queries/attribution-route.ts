@@ -9,11 +9,11 @@ import {
   type ChannelCredit,
 } from './models/attribution.ts'
 import type { PathCount } from './models/paths.ts'
-import { loadSql } from './sql-files.ts'
+import { loadRangeSql, loadSql } from './sql-files.ts'
 import { formatProperty, requestedFormat, sendTable, type TableColumn, type TableFormat } from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
-const pathsSql = loadSql('attribution-paths')
+const pathsSql = loadRangeSql('attribution-paths')
 const journeyPathsSql = loadSql('attribution-journey-paths')
 const timeDecaySql = loadSql('attribution-time-decay')
 const spendSql = loadSql('ad-spend')
@@ -237,7 +237,7 @@ export function registerAttributionRoute(
       const [rows, spendRows, decayRows] = await Promise.all([
         queryRows<{ path: string[]; conversions: number; value: number; nulls: number }>(
           store,
-          asStored ? pathsSql : journeyPathsSql,
+          asStored ? pathsSql.for(range) : journeyPathsSql,
           asStored ? { ...range.params, group_by: groupBy, channels } : journeyParams,
           settings,
         ),

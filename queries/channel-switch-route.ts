@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
-import { loadSql } from './sql-files.ts'
+import { loadRangeSql } from './sql-files.ts'
 import {
   rangeAndFormatQuerystring,
   requestedFormat,
@@ -11,10 +11,10 @@ import {
 } from './tabular.ts'
 import { timeRangeOf } from './time-range.ts'
 
-const transitionsSql = loadSql('channel-transitions')
-const switchTimesSql = loadSql('channel-switch-times')
-const switchersSql = loadSql('channel-switchers')
-const pathsSql = loadSql('channel-paths')
+const transitionsSql = loadRangeSql('channel-transitions')
+const switchTimesSql = loadRangeSql('channel-switch-times')
+const switchersSql = loadRangeSql('channel-switchers')
+const pathsSql = loadRangeSql('channel-paths')
 
 /** Channels where a customer is met in person or by phone; every other channel is online. */
 export const offlineChannels: ReadonlySet<string> = new Set(['store', 'pickup_point', 'courier', 'call_center'])
@@ -66,17 +66,22 @@ export function registerChannelSwitchRoute(
     async (request, reply) => {
       const range = timeRangeOf(request.query)
       const [transitionRows, [times], segmentRows, pathRows] = await Promise.all([
-        queryRows<Omit<Transition, 'probability'>>(store, transitionsSql, range.params, settings),
-        queryRows<{ switches: number; median_hours: number | null }>(store, switchTimesSql, range.params, settings),
+        queryRows<Omit<Transition, 'probability'>>(store, transitionsSql.for(range), range.params, settings),
+        queryRows<{ switches: number; median_hours: number | null }>(
+          store,
+          switchTimesSql.for(range),
+          range.params,
+          settings,
+        ),
         queryRows<{ segment: string; customers: number; converted_customers: number; orders: number; revenue: number }>(
           store,
-          switchersSql,
+          switchersSql.for(range),
           range.params,
           settings,
         ),
         queryRows<{ steps: string[]; journeys: number; conversions: number; revenue: number; channels: number }>(
           store,
-          pathsSql,
+          pathsSql.for(range),
           range.params,
           settings,
         ),

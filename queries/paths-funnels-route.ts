@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
-import { loadSql } from './sql-files.ts'
+import { loadRangeSql } from './sql-files.ts'
 import { formatProperty, requestedFormat, sendTable, share, type TableColumn, type TableFormat } from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
-const pathsSql = loadSql('channel-paths')
-const funnelSql = loadSql('funnel')
+const pathsSql = loadRangeSql('channel-paths')
+const funnelSql = loadRangeSql('funnel')
 const maxFunnelSteps = 8
 /** Bound to the funnel's unused steps: no event type looks like this. */
 const noStep = '\u0000'
@@ -90,7 +90,7 @@ export function registerPathAndFunnelRoutes(
       const range = timeRangeOf(request.query)
       const rows = await queryRows<{ steps: string[]; journeys: number; conversions: number; revenue: number }>(
         store,
-        pathsSql,
+        pathsSql.for(range),
         range.params,
         settings,
       )
@@ -170,7 +170,7 @@ export function registerPathAndFunnelRoutes(
         channel: request.query.channel ?? '',
       }
       for (let step = 1; step <= maxFunnelSteps; step++) params[`step_${step}`] = steps[step - 1] ?? noStep
-      const levels = await queryRows<{ level: number; persons: number }>(store, funnelSql, params, settings)
+      const levels = await queryRows<{ level: number; persons: number }>(store, funnelSql.for(range), params, settings)
       const total = levels.reduce((sum, row) => sum + row.persons, 0)
       // Persons who reached step k: those whose level is k or more.
       const reached = steps.map((_, index) =>

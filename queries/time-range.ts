@@ -19,6 +19,11 @@ export interface TimeRange {
   readonly to: string
   /** As bound SQL parameters (DateTime64(3), UTC). */
   readonly params: { readonly from: string; readonly to: string }
+  /**
+   * Both ends are UTC midnights: the range is whole days, and the daily aggregates kept by the view refresh can answer
+   * it (`queries/sql/*-days.sql`) instead of the events.
+   */
+  readonly wholeDays: boolean
 }
 
 /** The range a request asks for: the 30 days before `to` (default now) unless `from` says otherwise. */
@@ -32,5 +37,6 @@ export function timeRangeOf(query: { readonly from?: string; readonly to?: strin
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
     params: { from: formatDateTime64(from), to: formatDateTime64(to) },
+    wholeDays: from % dayMs === 0 && to % dayMs === 0,
   }
 }

@@ -4,7 +4,7 @@
 -- purchase after the first one, `recency` the days from the first purchase day to the last, `T` the days from the
 -- first to the observation end, `monetary_value` the mean net revenue of the repeat purchase days (refunds and returns
 -- deducted; 0 without repeats). Each customer also carries the segments of ltv-historical.sql: acquisition channel
--- (the channel of the first touch) and single_channel or multichannel.
+-- (the channel of the first touch) and single_channel or multichannel, from person_channels (kept by the view refresh).
 -- Parameters: database (Identifier), from and to (DateTime64(3), UTC).
 WITH
     least({to:DateTime64(3)}, (SELECT max(placed_at) FROM {database:Identifier}.orders)) AS observation_end,
@@ -30,10 +30,9 @@ WITH
     ),
     touches AS
     (
-        SELECT person_id, argMin(channel, event_time) AS acquisition_channel, uniqExact(channel) AS channels_used
-        FROM {database:Identifier}.journey_touchpoints
+        SELECT person_id, acquisition_channel, channels_used
+        FROM {database:Identifier}.person_channels
         WHERE person_id IN (SELECT person_id FROM customers)
-        GROUP BY person_id
     )
 SELECT
     c.person_id AS person_id,

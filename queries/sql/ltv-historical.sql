@@ -1,8 +1,9 @@
 -- Historical customer value: customers whose first purchase fell in [from, to), and what their orders brought in
 -- within 30, 90, 180 and 365 days of it, gross and net of refunds and returns, averaged per customer. Grouped three
 -- ways: by first-purchase month (cohort), by acquisition channel (the channel of the customer's first touch) and by
--- how many channels the customer used (single_channel or multichannel). `matured` counts the customers whose horizon
--- has fully passed by the newest order stored; the averages are over every customer of the segment.
+-- how many channels the customer used (single_channel or multichannel), both from person_channels (kept by the view
+-- refresh). `matured` counts the customers whose horizon has fully passed by the newest order stored; the averages
+-- are over every customer of the segment.
 -- Parameters: database (Identifier), from and to (DateTime64(3), UTC).
 WITH
     (SELECT max(placed_at) FROM {database:Identifier}.orders) AS newest,
@@ -16,10 +17,9 @@ WITH
     ),
     touches AS
     (
-        SELECT person_id, argMin(channel, event_time) AS acquisition_channel, uniqExact(channel) AS channels_used
-        FROM {database:Identifier}.journey_touchpoints
+        SELECT person_id, acquisition_channel, channels_used
+        FROM {database:Identifier}.person_channels
         WHERE person_id IN (SELECT person_id FROM customers)
-        GROUP BY person_id
     ),
     per_customer AS
     (

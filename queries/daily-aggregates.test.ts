@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defaultIdentityRules } from '../consumers/identity-graph.ts'
+import { runIdentityResolution } from '../consumers/identity-resolver.ts'
+import { simulate } from '../producers/simulator/simulate.ts'
+import { migrate } from '../runtime/clickhouse-migrations.ts'
+import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
+import { formatDateTime64 } from '../runtime/clickhouse-values.ts'
+import type { CapturedEvent } from '../schemas/capture-events.ts'
+import { storeEvents } from '../test/api-fixture.ts'
+import { openTestStore, testHasher, testLogger } from '../test/helpers.ts'
+import { loadSql } from './sql-files.ts'
+
+type Touchpoint = Exclude<CapturedEvent, { family: 'ad-cost' }>
+
+const dayMs = 86_400_000
+const start = Date.parse('2026-03-01T00:00:00Z')
+const days = (from: number, to: number) => ({
+  from: formatDateTime64(start + from * dayMs),
+  to: formatDateTime64(start + to * dayMs),
+})
+
+/** Rows as sorted JSON lines, numbers rounded to 6 decimals: equal sets of rows compare equal whatever their order. */
+function canonical(rows: readonly Record<string, unknown>[]): string[] {
+  const round = (value: unknown): unknown =>
+    typeof value === 'number' ? Math.round(value * 1e6) / 1e6 : Array.isArray(value) ? value.map(round) : value
+  return rows
+    .map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).map(([key, value]) => [key, round(value)]))))
+    .sort()
+}
+
+/**
+ * Every `NAME-days.sql` (daily aggregates kept by the view refresh) answers as `NAME.sql` (the events) for ranges of
+ * whole days: simulated customers over 60 days, half of their events stored twice (re-deliveries), resolved, views
+ * refreshed; then both files run on the same ranges and parameters and their rows compared.
+ */
+describe('daily aggregates answer as the events do, for ranges of whole days', () => {
+  let store: Store
+  const both = async (name: string, params: Record<string, unknown>) => {
+    const [events, aggregated] = await Promise.all([
+      queryRows<Record<string, unknown>>(store, loadSql(name), params),
+      queryRows<Record<string, unknown>>(store, loadSql(`${name}-days`), params),
+    ])
+    return { events: canonical(events), aggregated: canonical(aggregated) }
+  }
+  const ranges = [days(0, 60), days(7, 35), days(20, 21)]
+
+  beforeAll(async () => {
+    const events: Touchpoint[] = []
+    simulate(
+      { customers: 150, days: 60, seed: 41, hasher: testHasher, start, trailers: false },
+      { event: (event) => void (event.family === 'ad-cost' ? undefined : events.push(event)) },
+    )
+    store = await openTestStore()
+    await migrate(store, { logger: testLogger })
+    await storeEvents(store, events)
+    await storeEvents(store, events.slice(0, Math.floor(events.length / 2)))
+    await runIdentityResolution(store, { rules: defaultIdentityRules, logger: testLogger })
+  }, 180_000)
+  afterAll(async () => {
+    await store?.close()
+  })
+
+  it('the simulated data has what the comparisons need', async () => {
+    const [counts] = await queryRows<{ events: number; journeys: number; switches: number; funnel: number }>(
+      store,
+      `SELECT
+         (SELECT count() FROM {database:Identifier}.touchpoints_resolved) AS events,
+         (SELECT countIf(converted = 1) FROM {database:Identifier}.journeys) AS journeys,
+         (SELECT sum(transitions) FROM {database:Identifier}.channel_transition_days WHERE from_channel != to_channel)
+           AS switches,
+         (SELECT count() FROM {database:Identifier}.funnel_events WHERE event_type = 'add_to_cart') AS funnel`,
+    )
+    expect(counts?.events).toBeGreaterThan(3000)
+    expect(counts?.journeys).toBeGreaterThan(100)
+    expect(counts?.switches).toBeGreaterThan(100)
+    expect(counts?.funnel).toBeGreaterThan(50)
+  })
+
+  for (const name of [
+    'channel-stats',
+    'channel-transitions',
+    'channel-switch-times',
+    'channel-switchers',
+    'channel-paths',
+  ]) {
+    it(`${name}`, async () => {
+      for (const range of ranges) {
+        const { events, aggregated } = await both(name, range)
+        expect(events.length, `${name} ${JSON.stringify(range)}`).toBeGreaterThan(0)
+        expect(aggregated, `${name} ${JSON.stringify(range)}`).toEqual(events)
+      }
+    })
+  }
+
+  it('attribution-paths, by each way of naming a step, with and without a channel filter', async () => {
+    for (const range of ranges.slice(0, 2)) {
+      for (const group_by of ['channel', 'channel_source', 'channel_campaign']) {
+        for (const channels of [[], ['email', 'web'], ['store']]) {
+          const { events, aggregated } = await both('attribution-paths', { ...range, group_by, channels })
+          const label = `${group_by} ${channels.join(',')} ${JSON.stringify(range)}`
+          expect(events.length, label).toBeGreaterThan(0)
+          expect(aggregated, label).toEqual(events)
+        }
+      }
+    }
+  })
+
+  it('funnel, over every channel and one, with unused steps', async () => {
+    const noStep = '\u0000'
+    const funnels = [
+      ['page_view', 'add_to_cart', 'order_created'],
+      ['add_to_cart', 'order_created'],
+      ['clicked', 'page_view', 'order_created', 'order_paid'],
+    ]
+    for (const range of ranges) {
+      for (const steps of funnels) {
+        for (const channel of ['', 'web', 'email']) {
+          const params: Record<string, unknown> = { ...range, window_seconds: 7 * 86_400, channel }
+          for (let step = 1; step <= 8; step++) params[`step_${step}`] = steps[step - 1] ?? noStep
+          const { events, aggregated } = await both('funnel', params)
+          const label = `${steps.join('>')} ${channel} ${JSON.stringify(range)}`
+          expect(aggregated, label).toEqual(events)
+        }
+      }
+    }
+  })
+})
