@@ -6,7 +6,7 @@ import { drawHistories } from '../test/fixtures/customers.ts'
 import { eventAt, webOrder } from '../test/fixtures/events.ts'
 import { asReader, testHasher } from '../test/helpers.ts'
 import { apiOnEvents } from '../test/api-fixture.ts'
-import type { PredictedCustomer, PredictedSegment } from './ltv-route.ts'
+import { predictCustomersOnce, type PredictedCustomer, type PredictedSegment } from './ltv-route.ts'
 import { fitBgNbd, fitGammaGamma, type CustomerSummary } from './models/ltv.ts'
 
 const day = 86_400_000
@@ -200,5 +200,41 @@ describe('predictive LTV over orders stored in the real ClickHouse engine', () =
     expect(error.code).toBe('OMNI_ERR_LTV_NOT_FITTABLE')
     expect(error.message).toContain('at least 20 customers')
     expect((await get(`${range}&horizon_days=0`)).statusCode).toBe(400)
+  })
+})
+
+describe('predictCustomersOnce', () => {
+  const rows = drawHistories(200, 11, truth).map((history, index) => {
+    const days = [...new Set(history.times.map(Math.floor))].sort((x, y) => x - y)
+    const last = days[days.length - 1] as number
+    return {
+      person_id: `customer:C-${index}`,
+      first_purchase: '2026-01-01',
+      frequency: days.length - 1,
+      recency: last - (days[0] as number),
+      T: 400 - (days[0] as number),
+      monetary_value: days.length > 1 ? 900 + (index % 7) * 50 : 0,
+      acquisition_channel: index % 2 === 0 ? 'email' : 'web',
+      channels_used: index % 2 === 0 ? 'multichannel' : 'single_channel',
+    }
+  })
+  const options = { horizonDays: 365, annualDiscountRate: 0.1 }
+
+  it('reuses the prediction for the same rows and options, and refits when a row or an option changes', () => {
+    const first = predictCustomersOnce(rows, options)
+    expect(
+      predictCustomersOnce(
+        rows.map((row) => ({ ...row })),
+        options,
+      ),
+    ).toBe(first)
+    const changed = rows.map((row, index) => (index === 5 ? { ...row, T: row.T + 1 } : row))
+    const refitted = predictCustomersOnce(changed, options)
+    expect(refitted).not.toBe(first)
+    expect(refitted.customers.find((customer) => customer.person_id === 'customer:C-5')?.T).toBe((rows[5]?.T ?? 0) + 1)
+    expect(predictCustomersOnce(rows, { ...options, horizonDays: 180 })).not.toBe(first)
+    expect(first.customers.map((customer) => customer.clv)).toEqual(
+      [...first.customers.map((customer) => customer.clv)].sort((x, y) => y - x),
+    )
   })
 })

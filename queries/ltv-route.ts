@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
@@ -257,6 +258,55 @@ export function predictCustomers(
   return { bgnbd, gammaGamma, customers }
 }
 
+/** What a predictive LTV answer is computed from the customers' rows: the fits, customers (highest CLV first), segments. */
+interface Prediction {
+  readonly bgnbd: Fit<BgNbdParameters>
+  readonly gammaGamma: Fit<GammaGammaParameters>
+  readonly customers: readonly PredictedCustomer[]
+  readonly segments: readonly PredictedSegment[]
+}
+
+/**
+ * The predictions of recent requests, by what they were computed from: a hash of the customers' rows and the options.
+ * A request over unchanged data reuses its prediction; any change in the rows (a new order, a merged person, another
+ * range) refits. The SQL that reads the rows runs on every request; fitting 150,000 customers takes seconds.
+ */
+const recentPredictions = new Map<string, Prediction>()
+const keptPredictions = 4
+
+export function predictCustomersOnce(
+  rows: readonly Omit<CustomerRow, 'observed_until'>[],
+  options: ClvOptions,
+): Prediction {
+  const hash = createHash('sha256').update(JSON.stringify(options))
+  for (const row of rows) {
+    hash.update(
+      `${row.person_id}\t${row.first_purchase}\t${row.frequency}\t${row.recency}\t${row.T}\t${row.monetary_value}\t` +
+        `${row.acquisition_channel}\t${row.channels_used}\n`,
+    )
+  }
+  const key = hash.digest('hex')
+  const known = recentPredictions.get(key)
+  if (known !== undefined) {
+    recentPredictions.delete(key)
+    recentPredictions.set(key, known)
+    return known
+  }
+  const { bgnbd, gammaGamma, customers } = predictCustomers(rows, options)
+  const prediction = {
+    bgnbd,
+    gammaGamma,
+    customers: customers.sort((x, y) => y.clv - x.clv),
+    segments: predictedSegments(customers),
+  }
+  recentPredictions.set(key, prediction)
+  for (const old of recentPredictions.keys()) {
+    if (recentPredictions.size <= keptPredictions) break
+    recentPredictions.delete(old)
+  }
+  return prediction
+}
+
 interface PredictiveQuery {
   from?: string
   to?: string
@@ -331,13 +381,9 @@ export function registerPredictiveLtvRoute(
         annualDiscountRate: request.query.discount_rate ?? 0.1,
       }
       const rows = await queryRows<CustomerRow>(store, customersSql, range.params, settings)
-      const { bgnbd, gammaGamma, customers } = predictCustomers(rows, options)
-      const segments = predictedSegments(customers)
+      const { bgnbd, gammaGamma, customers, segments } = predictCustomersOnce(rows, options)
       const level = request.query.level ?? 'segment'
-      const top =
-        level === 'customer'
-          ? [...customers].sort((x, y) => y.clv - x.clv).slice(0, request.query.limit ?? 1000)
-          : undefined
+      const top = level === 'customer' ? customers.slice(0, request.query.limit ?? 1000) : undefined
       const format = requestedFormat(request)
       if (format !== 'json') {
         return top === undefined

@@ -76,22 +76,6 @@ export function gammaGammaLogLikelihood(parameters: GammaGammaParameters, x: num
   )
 }
 
-/** Customers with the same history, counted once: the likelihood is a sum over customers. */
-function grouped<K extends string>(
-  keys: readonly K[],
-  rows: readonly Record<K, number>[],
-): { key: number[]; n: number }[] {
-  const groups = new Map<string, { key: number[]; n: number }>()
-  for (const row of rows) {
-    const key = keys.map((name) => row[name])
-    const id = key.join(',')
-    const group = groups.get(id)
-    if (group) group.n += 1
-    else groups.set(id, { key, n: 1 })
-  }
-  return [...groups.values()]
-}
-
 /**
  * Maximum likelihood over positive parameters: Nelder-Mead on their logs (as lifetimes does), polished by a second
  * run from the first one's optimum, then standard errors from the Hessian in the parameters themselves.
@@ -119,40 +103,71 @@ function fitPositive<K extends string>(
   }
 }
 
-/** Fits BG/NBD to customer summaries by maximum likelihood. */
+/** The distinct values of a list, and for each item the index of its value among them. */
+function indexed(values: readonly number[]): { distinct: Float64Array; index: Uint32Array } {
+  const positions = new Map<number, number>()
+  const index = new Uint32Array(values.length)
+  values.forEach((value, i) => {
+    let position = positions.get(value)
+    if (position === undefined) {
+      position = positions.size
+      positions.set(value, position)
+    }
+    index[i] = position
+  })
+  return { distinct: Float64Array.from(positions.keys()), index }
+}
+
+/**
+ * Fits BG/NBD to customer summaries by maximum likelihood. The log-likelihood is a sum over customers, so customers
+ * with the same history (x, tx, T) count once with their number; per evaluation the terms that depend on x alone
+ * are computed once per frequency, and log(α + T), log(α + tx) once per distinct T and tx (days: a few hundred).
+ */
 export function fitBgNbd(customers: readonly CustomerSummary[]): Fit<BgNbdParameters> {
-  const groups = grouped(
-    ['frequency', 'recency', 'T'],
-    customers.map(({ frequency, recency, T }) => ({ frequency, recency, T })),
-  )
-  const byFrequency = new Map<number, typeof groups>()
-  for (const group of groups) {
-    const x = group.key[0] as number
-    const rows = byFrequency.get(x) ?? []
-    rows.push(group)
-    byFrequency.set(x, rows)
+  const counts = new Map<string, number>()
+  for (const { frequency, recency, T } of customers) {
+    const id = `${frequency},${recency},${T}`
+    counts.set(id, (counts.get(id) ?? 0) + 1)
   }
+  const histories = [...counts.entries()]
+    .map(([id, n]) => [...id.split(',').map(Number), n] as [number, number, number, number])
+    .sort((p, q) => p[0] - q[0])
+  const n = Float64Array.from(histories, (history) => history[3])
+  const frequencies = indexed(histories.map((history) => history[0]))
+  const ts = indexed(histories.map((history) => history[2]))
+  const recencies = indexed(histories.map((history) => history[1]))
+  const commonOf = new Float64Array(frequencies.distinct.length)
+  const dropOf = new Float64Array(frequencies.distinct.length)
+  const logAlphaT = new Float64Array(ts.distinct.length)
+  const logAlphaTx = new Float64Array(recencies.distinct.length)
   const meanT = customers.reduce((sum, customer) => sum + customer.T, 0) / Math.max(1, customers.length)
   return fitPositive(
     ['r', 'alpha', 'a', 'b'],
     [1, Math.max(1, meanT / 4), 1, 1],
     ([r, alpha, a, b]) => {
-      // bgnbdLogLikelihood summed, with the log-gamma terms (which depend on x only) computed once per frequency.
       const [rr, al, aa, bb] = [r as number, alpha as number, a as number, b as number]
       const shared = gammaln(aa + bb) - gammaln(bb) - gammaln(rr) + rr * Math.log(al)
+      frequencies.distinct.forEach((x, k) => {
+        commonOf[k] = shared + gammaln(rr + x) + gammaln(bb + x) - gammaln(aa + bb + x)
+        dropOf[k] = x > 0 ? Math.log(aa) - Math.log(bb + x - 1) : 0
+      })
+      ts.distinct.forEach((T, k) => (logAlphaT[k] = Math.log(al + T)))
+      recencies.distinct.forEach((tx, k) => (logAlphaTx[k] = Math.log(al + tx)))
       let total = 0
-      for (const [x, rows] of byFrequency) {
-        const common = shared + gammaln(rr + x) + gammaln(bb + x) - gammaln(aa + bb + x)
-        const dropTerm = x > 0 ? Math.log(aa) - Math.log(bb + x - 1) : 0
-        for (const { key, n } of rows) {
-          const [, recency, T] = key as [number, number, number]
-          const stillAlive = -(rr + x) * Math.log(al + T)
-          total +=
-            n *
-            (x === 0
-              ? common + stillAlive
-              : common + logAddExp(stillAlive, dropTerm - (rr + x) * Math.log(al + recency)))
-        }
+      for (let i = 0; i < n.length; i++) {
+        const k = frequencies.index[i] as number
+        const x = frequencies.distinct[k] as number
+        const stillAlive = -(rr + x) * (logAlphaT[ts.index[i] as number] as number)
+        const common = commonOf[k] as number
+        total +=
+          (n[i] as number) *
+          (x === 0
+            ? common + stillAlive
+            : common +
+              logAddExp(
+                stillAlive,
+                (dropOf[k] as number) - (rr + x) * (logAlphaTx[recencies.index[i] as number] as number),
+              ))
       }
       return total
     },
@@ -160,7 +175,10 @@ export function fitBgNbd(customers: readonly CustomerSummary[]): Fit<BgNbdParame
   )
 }
 
-/** Fits Gamma-Gamma to the customers with repeat purchases and a positive mean value. */
+/**
+ * Fits Gamma-Gamma to the customers with repeat purchases and a positive mean value. Per frequency x, the sums of
+ * log m are constant across evaluations and computed once; only log(v + m x) is evaluated per customer.
+ */
 export function fitGammaGamma(customers: readonly CustomerSummary[]): Fit<GammaGammaParameters> {
   const buyers = customers.filter((customer) => customer.frequency > 0 && (customer.monetaryValue ?? 0) > 0)
   const meanValue =
@@ -171,17 +189,24 @@ export function fitGammaGamma(customers: readonly CustomerSummary[]): Fit<GammaG
     values.push(monetaryValue ?? 0)
     byFrequency.set(frequency, values)
   }
+  const groups = [...byFrequency].map(([x, values]) => ({
+    x,
+    count: values.length,
+    sumLogM: values.reduce((sum, m) => sum + Math.log(m), 0),
+    mx: Float64Array.from(values, (m) => m * x),
+  }))
   return fitPositive(
     ['p', 'q', 'v'],
     [1, 1, Math.max(1, meanValue)],
     ([p, q, v]) => {
-      // gammaGammaLogLikelihood summed, with the log-gamma terms (which depend on x only) computed once per frequency.
       const [pp, qq, vv] = [p as number, q as number, v as number]
       let total = 0
-      for (const [x, values] of byFrequency) {
+      for (const { x, count, sumLogM, mx } of groups) {
         const shape = pp * x
         const common = gammaln(shape + qq) - gammaln(shape) - gammaln(qq) + qq * Math.log(vv) + shape * Math.log(x)
-        for (const m of values) total += common + (shape - 1) * Math.log(m) - (shape + qq) * Math.log(vv + m * x)
+        let sumLogVmx = 0
+        for (let i = 0; i < mx.length; i++) sumLogVmx += Math.log(vv + (mx[i] as number))
+        total += count * common + (shape - 1) * sumLogM - (shape + qq) * sumLogVmx
       }
       return total
     },

@@ -16,7 +16,11 @@ export interface MinimizeResult {
 export interface MinimizeOptions {
   /** Stop when every vertex is within this of the best, in every coordinate (default 1e-10). */
   readonly xTolerance?: number
-  /** ... and every vertex's value within this of the best (default 1e-10). */
+  /**
+   * ... and every vertex's value within this of the best, relative to the best's magnitude when that exceeds 1
+   * (default 1e-10). Relative, because a sum of a hundred thousand log-likelihood terms carries rounding noise far
+   * above any absolute 1e-10: an absolute test would never pass and every fit would run to the iteration limit.
+   */
   readonly fTolerance?: number
   /** Default 2000 per dimension. */
   readonly maxIterations?: number
@@ -66,7 +70,7 @@ export function nelderMead(
       fSpread = Math.max(fSpread, Math.abs(vertex.f - best.f))
       for (let i = 0; i < n; i++) xSpread = Math.max(xSpread, Math.abs((vertex.x[i] as number) - (best.x[i] as number)))
     }
-    if (xSpread <= xTolerance && fSpread <= fTolerance) {
+    if (xSpread <= xTolerance && fSpread <= fTolerance * Math.max(1, Math.abs(best.f))) {
       converged = true
       break
     }
