@@ -22,6 +22,8 @@ export const offlineChannels: ReadonlySet<string> = new Set(['store', 'pickup_po
 /** Steps of a journey shown in the Sankey flows. */
 const flowSteps = 5
 const topPathCount = 20
+/** LIMIT's largest value: every row. */
+const allRows = '18446744073709551615'
 
 export interface Transition {
   from_channel: string
@@ -82,7 +84,7 @@ export function registerChannelSwitchRoute(
         queryRows<{ steps: string[]; journeys: number; conversions: number; revenue: number; channels: number }>(
           store,
           pathsSql.for(range),
-          range.params,
+          { ...range.params, outcome: 'all', limit: allRows },
           settings,
         ),
       ])

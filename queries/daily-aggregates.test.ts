@@ -76,13 +76,7 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
     expect(counts?.funnel).toBeGreaterThan(50)
   })
 
-  for (const name of [
-    'channel-stats',
-    'channel-transitions',
-    'channel-switch-times',
-    'channel-switchers',
-    'channel-paths',
-  ]) {
+  for (const name of ['channel-stats', 'channel-transitions', 'channel-switch-times', 'channel-switchers']) {
     it(`${name}`, async () => {
       for (const range of ranges) {
         const { events, aggregated } = await both(name, range)
@@ -91,6 +85,27 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
       }
     })
   }
+
+  it('channel-paths, for each outcome, whole and limited', async () => {
+    for (const range of ranges) {
+      for (const outcome of ['all', 'converted', 'not_converted']) {
+        for (const limit of [5, 1_000_000]) {
+          const params = { ...range, outcome, limit }
+          const [events, aggregated] = await Promise.all([
+            queryRows<Record<string, unknown>>(store, loadSql('channel-paths'), params),
+            queryRows<Record<string, unknown>>(store, loadSql('channel-paths-days'), params),
+          ])
+          const label = `${outcome} ${limit} ${JSON.stringify(range)}`
+          expect(events.length, label).toBeGreaterThan(0)
+          // In order: the rows a limit keeps must be the same ones.
+          expect(
+            aggregated.map((row) => canonical([row])[0]),
+            label,
+          ).toEqual(events.map((row) => canonical([row])[0]))
+        }
+      }
+    }
+  })
 
   it('attribution-paths, by each way of naming a step, with and without a channel filter', async () => {
     for (const range of ranges.slice(0, 2)) {

@@ -91,7 +91,7 @@ export function registerPathAndFunnelRoutes(
       const rows = await queryRows<{ steps: string[]; journeys: number; conversions: number; revenue: number }>(
         store,
         pathsSql.for(range),
-        range.params,
+        { ...range.params, outcome: request.query.outcome ?? 'all', limit: request.query.limit ?? 20 },
         settings,
       )
       const outcome = request.query.outcome ?? 'all'
@@ -110,8 +110,10 @@ export function registerPathAndFunnelRoutes(
           revenue: outcome === 'not_converted' ? 0 : row.revenue,
         }))
         .filter((row) => row.journeys > 0)
-        .sort((a, b) => b.journeys - a.journeys || b.revenue - a.revenue || a.path.localeCompare(b.path))
-        .slice(0, request.query.limit ?? 20)
+        .sort(
+          (a, b) =>
+            b.journeys - a.journeys || b.revenue - a.revenue || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+        )
       const format = requestedFormat(request)
       if (format !== 'json') return sendTable(reply, format, topPathColumns, paths)
       return { from: range.from, to: range.to, outcome, paths }

@@ -50,7 +50,11 @@ describe('cluster mode DDL', () => {
     const alters = rendered.filter((sql) => sql.startsWith('ALTER TABLE'))
     expect(alters.length).toBeGreaterThan(0)
     for (const sql of alters) expect(sql).toMatch(/^ALTER TABLE `omnistitch`\.\w+ ON CLUSTER `retail` /)
-    expect(alters.filter((sql) => sql.includes('touchpoints_local ON CLUSTER'))).toHaveLength(2)
+    // Column changes go to both; a data-skipping index only to the local table (a Distributed table holds no data).
+    expect(alters.filter((sql) => sql.includes('touchpoints_local ON CLUSTER') && !/ INDEX /.test(sql))).toHaveLength(2)
+    const indexes = alters.filter((sql) => / (ADD|MATERIALIZE) INDEX /.test(sql))
+    expect(indexes.length).toBeGreaterThan(0)
+    for (const sql of indexes) expect(sql).toMatch(/^ALTER TABLE `omnistitch`\.touchpoints_local ON CLUSTER /)
     const views = rendered.filter((sql) => /^CREATE (MATERIALIZED )?VIEW/.test(sql))
     expect(views.length).toBeGreaterThanOrEqual(6)
     for (const sql of views)

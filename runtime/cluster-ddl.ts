@@ -61,6 +61,9 @@ export function renderDdl(statement: string, target: DdlTarget): string[] {
   if (alter) {
     const name = alter[1] ?? ''
     const rest = sql.slice(alter[0].length)
+    // Data-skipping indexes belong to the tables that hold the data; a Distributed table has none.
+    if (/^\s*(ADD|MATERIALIZE|DROP) INDEX\b/i.test(rest))
+      return [`ALTER TABLE ${database}.${name}_local ON CLUSTER ${cluster} ${rest}`]
     return [
       `ALTER TABLE ${database}.${name}_local ON CLUSTER ${cluster} ${rest}`,
       `ALTER TABLE ${database}.${name} ON CLUSTER ${cluster} ${rest}`,

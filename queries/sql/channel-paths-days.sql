@@ -1,6 +1,8 @@
 -- channel-paths.sql for a range of whole UTC days, from the daily aggregate journey_path_days: journeys that ended in
 -- [from, to), by their path with repeats in a row collapsed. from and to must be UTC midnights.
--- Parameters: database (Identifier), from and to (DateTime64(3), UTC).
+-- outcome ('all', 'converted', 'not_converted') says which journeys count for the order: the paths with most of them
+-- first (then by revenue, then by the path as text), those with none left out; limit keeps the first rows.
+-- Parameters: database (Identifier), from and to (DateTime64(3), UTC), outcome (String), limit (UInt64).
 SELECT
     arrayFilter((channel, i) -> i = 1 OR channel != p.path[i - 1], p.path, arrayEnumerate(p.path)) AS steps,
     sum(p.conversions + p.nulls) AS journeys,
@@ -13,4 +15,11 @@ WHERE p.group_by = 'channel'
   AND p.day < toDate({to:DateTime64(3)})
   AND p.anonymous = 0
 GROUP BY steps, channels
-ORDER BY journeys DESC
+HAVING multiIf({outcome:String} = 'converted', toInt64(conversions), {outcome:String} = 'not_converted',
+    toInt64(journeys) - toInt64(conversions), toInt64(journeys)) > 0
+ORDER BY
+    multiIf({outcome:String} = 'converted', toInt64(conversions), {outcome:String} = 'not_converted',
+        toInt64(journeys) - toInt64(conversions), toInt64(journeys)) DESC,
+    if({outcome:String} = 'not_converted', toFloat64(0), revenue) DESC,
+    arrayStringConcat(steps, ' > ') ASC
+LIMIT {limit:UInt64}

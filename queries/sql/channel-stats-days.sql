@@ -1,12 +1,24 @@
--- channel-stats.sql for a range of whole UTC days, from the daily aggregate channel_day_persons (kept by the view
--- refresh): events and distinct resolved persons per channel in [from, to). from and to must be UTC midnights.
+-- channel-stats.sql for a range of whole UTC days, from aggregates kept by the view refresh: events per day and
+-- channel (channel_daily) and the days each named person had events in each channel (person_channel_days). from and
+-- to must be UTC midnights.
 -- Parameters: database (Identifier), from and to (DateTime64(3), UTC).
 SELECT
-    channel,
-    sum(events) AS events,
-    groupBitmapMerge(persons) AS persons
-FROM {database:Identifier}.channel_day_persons
-WHERE day >= toDate({from:DateTime64(3)})
-  AND day < toDate({to:DateTime64(3)})
-GROUP BY channel
+    e.channel AS channel,
+    e.events AS events,
+    ifNull(p.persons, 0) AS persons
+FROM
+(
+    SELECT channel, sum(events) AS events
+    FROM {database:Identifier}.channel_daily
+    WHERE day >= toDate({from:DateTime64(3)})
+      AND day < toDate({to:DateTime64(3)})
+    GROUP BY channel
+) AS e
+LEFT JOIN
+(
+    SELECT channel, countIf(arrayExists(d -> d >= toDate({from:DateTime64(3)}) AND d < toDate({to:DateTime64(3)}), days))
+        AS persons
+    FROM {database:Identifier}.person_channel_days
+    GROUP BY channel
+) AS p ON p.channel = e.channel
 ORDER BY events DESC, channel ASC

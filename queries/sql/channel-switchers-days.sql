@@ -1,6 +1,7 @@
--- channel-switchers.sql for a range of whole UTC days, from the daily aggregates touch_day_persons (who touched which
--- channel on a day) and conversion_days (a person's conversions on a day and their journeys' net revenue): customers
--- with touches in [from, to), single-channel against multichannel. from and to must be UTC midnights.
+-- channel-switchers.sql for a range of whole UTC days, from aggregates kept by the view refresh: touch_channel_days
+-- (the days each person touched each channel) and conversion_days (a person's conversions on a day and their
+-- journeys' net revenue): customers with touches in [from, to), single-channel against multichannel. from and to must
+-- be UTC midnights.
 -- Parameters: database (Identifier), from and to (DateTime64(3), UTC).
 SELECT
     if(p.channels > 1, 'multichannel', 'single_channel') AS segment,
@@ -11,14 +12,8 @@ SELECT
 FROM
 (
     SELECT person_key, count() AS channels
-    FROM
-    (
-        SELECT channel, arrayJoin(bitmapToArray(groupBitmapMergeState(persons))) AS person_key
-        FROM {database:Identifier}.touch_day_persons
-        WHERE day >= toDate({from:DateTime64(3)})
-          AND day < toDate({to:DateTime64(3)})
-        GROUP BY channel
-    )
+    FROM {database:Identifier}.touch_channel_days
+    WHERE arrayExists(d -> d >= toDate({from:DateTime64(3)}) AND d < toDate({to:DateTime64(3)}), days)
     GROUP BY person_key
 ) AS p
 LEFT JOIN

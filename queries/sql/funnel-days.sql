@@ -1,15 +1,14 @@
 -- funnel.sql for a range of whole UTC days, from funnel_events (every named person's events, sorted by event type, so
--- that only the events of the steps are read) and the daily aggregate channel_day_persons (who had any event, for
--- level 0: persons with events in the range who never did the first step). from and to must be UTC midnights.
+-- that only the events of the steps are read) and person_channel_days (who had any event, for level 0: persons with
+-- events in the range who never did the first step). from and to must be UTC midnights.
 -- Parameters: database (Identifier), from and to (DateTime64(3), UTC), window_seconds (UInt64), step_1 ... step_8
 -- (String), channel ('' for every channel, else only events of that channel count).
 WITH
     (
-        SELECT groupBitmapMerge(persons)
-        FROM {database:Identifier}.channel_day_persons
-        WHERE day >= toDate({from:DateTime64(3)})
-          AND day < toDate({to:DateTime64(3)})
-          AND ({channel:String} = '' OR channel = {channel:String})
+        SELECT uniqExactIf(person_key,
+            arrayExists(d -> d >= toDate({from:DateTime64(3)}) AND d < toDate({to:DateTime64(3)}), days))
+        FROM {database:Identifier}.person_channel_days
+        WHERE {channel:String} = '' OR channel = {channel:String}
     ) AS everyone
 SELECT level, persons
 FROM

@@ -1,35 +1,36 @@
 -- Daily aggregates kept by the view refresh, so that the metrics API reads days instead of every event on each request
 -- (docs/ARCHITECTURE.md D28). Days are UTC. A request whose range starts and ends on UTC midnights reads these; any
 -- other range, or parameters they cannot serve, read the events as before (queries/sql/*.sql, tested equal).
--- Persons are kept as roaring bitmaps of sipHash64(person_id): merging the days of a range counts each person once.
+-- A person is keyed by sipHash64(person_id) (person_key) and kept with the days they were seen: counting the persons
+-- of a range reads one row per person and channel, not one per event.
 
--- Per day and channel, every event (as touchpoints_resolved: re-deliveries once) and the persons behind them; events
--- nobody can be named for count as events, not as persons (as in channel-stats.sql).
-CREATE MATERIALIZED VIEW IF NOT EXISTS {database:Identifier}.channel_day_persons
+-- Per named person and channel, the days they had an event there (as touchpoints_resolved: re-deliveries once): a
+-- person counts in a range if one of their days falls in it. Events per day and channel are in channel_daily.
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database:Identifier}.person_channel_days
 REFRESH EVERY 1 MINUTE
 ENGINE = MergeTree
-ORDER BY (day, channel)
+ORDER BY (channel, person_key)
 AS SELECT
-    toDate(t.event_time) AS day,
+    sipHash64(t.person_id) AS person_key,
     t.channel AS channel,
-    count() AS events,
-    groupBitmapStateIf(sipHash64(t.person_id), NOT startsWith(t.person_id, 'event:')) AS persons
+    arraySort(groupUniqArray(toDate(t.event_time))) AS days
 FROM {database:Identifier}.touchpoints_resolved AS t
-GROUP BY day, channel;
+WHERE NOT startsWith(t.person_id, 'event:')
+GROUP BY person_key, channel;
 
--- Per day and channel, the persons with a touch (journey_touchpoints: the touches journeys are made of), and per day
--- and person, the conversions among those touches with their journeys' net revenue: channel-switchers.sql by days.
-CREATE MATERIALIZED VIEW IF NOT EXISTS {database:Identifier}.touch_day_persons
+-- The same for touches (journey_touchpoints: the touches journeys are made of), and per day and person the
+-- conversions among those touches with their journeys' net revenue: channel-switchers.sql by days.
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database:Identifier}.touch_channel_days
 REFRESH EVERY 1 MINUTE DEPENDS ON {database:Identifier}.journey_touchpoints
 ENGINE = MergeTree
-ORDER BY (day, channel)
+ORDER BY (channel, person_key)
 AS SELECT
-    toDate(event_time) AS day,
+    sipHash64(person_id) AS person_key,
     channel,
-    groupBitmapState(sipHash64(person_id)) AS persons
+    arraySort(groupUniqArray(toDate(event_time))) AS days
 FROM {database:Identifier}.journey_touchpoints
 WHERE NOT startsWith(person_id, 'event:')
-GROUP BY day, channel;
+GROUP BY person_key, channel;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database:Identifier}.conversion_days
 REFRESH EVERY 1 MINUTE DEPENDS ON {database:Identifier}.journeys
@@ -138,3 +139,9 @@ AS SELECT
     sipHash64(t.person_id) AS person_key
 FROM {database:Identifier}.touchpoints_resolved AS t
 WHERE NOT startsWith(t.person_id, 'event:');
+
+-- A person's events are found by their identity combinations (person-*.sql): a bloom filter on identity_combo lets a
+-- read skip the granules without them instead of scanning every event.
+ALTER TABLE {database:Identifier}.touchpoints
+    ADD INDEX IF NOT EXISTS identity_combo_bloom identity_combo TYPE bloom_filter(0.01) GRANULARITY 1;
+ALTER TABLE {database:Identifier}.touchpoints MATERIALIZE INDEX identity_combo_bloom;
