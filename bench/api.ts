@@ -16,7 +16,7 @@ import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
 import { simulate } from '../producers/simulator/simulate.ts'
 import { buildApiServer } from '../queries/api-server.ts'
 import { loadRangeSql, loadSql } from '../queries/sql-files.ts'
-import { migrate } from '../runtime/clickhouse-migrations.ts'
+import { migrate, readMigrations } from '../runtime/clickhouse-migrations.ts'
 import { insertRows, insertTabSeparated, openStore, queryRows } from '../runtime/clickhouse-store.ts'
 import { formatDateTime64 } from '../runtime/clickhouse-values.ts'
 import { createLogger } from '../runtime/logger.ts'
@@ -60,6 +60,20 @@ if (keptDir !== undefined && kept !== undefined && !reuse) {
   throw new Error(`${marker}: the store there holds ${JSON.stringify(kept)}, not ${JSON.stringify(wanted)}`)
 }
 const store = await openStore({ url: undefined, user: '', password: '', database: 'bench_api', dataDir })
+// The views refresh every minute, and at once when a store is opened: at 10 M events a refresh of them all takes
+// minutes of both cores. They are paused here (a refresh under way is cancelled; a view keeps what its last refresh
+// wrote) and built only when this run needs them, so that the endpoints' figures are the API's, not the refresh's.
+const pauseRefreshes = async () => {
+  await store.client.command({ query: 'SYSTEM STOP VIEWS' })
+  const views = await queryRows<{ view: string }>(
+    store,
+    'SELECT view FROM system.view_refreshes WHERE database = {database:String}',
+  )
+  for (const { view } of views) {
+    await store.client.command({ query: `SYSTEM CANCEL VIEW \`${store.database}\`.${view}` })
+  }
+}
+await pauseRefreshes()
 const migration = await migrate(store, { logger })
 
 let events: number
@@ -71,16 +85,27 @@ if (reuse) {
   log(`using the store in ${dataDir}: ${events} events, ${persons} persons`)
   // Views added by migrations applied since the store was loaded are built now (the others are as they were).
   if (migration.applied.length > 0) {
-    const refreshed = await queryRows<{ view: string }>(
-      store,
-      'SELECT view FROM system.view_refreshes WHERE database = {database:String} AND last_success_time IS NOT NULL',
-    )
+    const created = readMigrations()
+      .filter((applied) => migration.applied.includes(applied.version))
+      .flatMap((applied) => applied.statements)
+      .map((statement) => /^CREATE MATERIALIZED VIEW IF NOT EXISTS \{database:Identifier\}\.(\w+)/.exec(statement)?.[1])
     const started = performance.now()
-    for (const view of derivedViews.filter((name) => !refreshed.some((row) => row.view === name))) {
-      await store.client.command({ query: `SYSTEM REFRESH VIEW \`${store.database}\`.${view}` })
-      await store.client.command({ query: `SYSTEM WAIT VIEW \`${store.database}\`.${view}` })
+    for (const view of derivedViews.filter((name) => created.includes(name))) {
+      for (const command of ['START', 'REFRESH', 'WAIT', 'STOP']) {
+        await store.client.command({ query: `SYSTEM ${command} VIEW \`${store.database}\`.${view}` })
+      }
       log(`built ${view} (${((performance.now() - started) / 1000).toFixed(1)} s so far)`)
     }
+    // ... and indexes they added to stored parts (MATERIALIZE INDEX runs as a mutation in the background).
+    for (;;) {
+      const [pending] = await queryRows<{ mutations: number }>(
+        store,
+        'SELECT count() AS mutations FROM system.mutations WHERE database = {database:String} AND NOT is_done',
+      )
+      if (Number(pending?.mutations ?? 0) === 0) break
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    }
+    log(`migrations ${migration.applied.join(', ')} applied to the kept store`)
   }
 } else {
   ;({ events, loadSeconds, resolveSeconds, persons } = await load())
@@ -137,6 +162,8 @@ async function load() {
   return { events, loadSeconds, resolveSeconds, persons: resolution.persons }
 }
 
+await pauseRefreshes()
+
 const key = 'bench-reader-key-0123456789'
 const app = await buildApiServer({
   store,
@@ -173,13 +200,14 @@ const endpoints: Record<string, { url: string; sql: (() => Promise<unknown>)[] }
   },
   channel_switch: {
     url: `/v1/channel-switch?${query}`,
-    sql: ['channel-transitions', 'channel-switch-times', 'channel-switchers', 'channel-paths'].map((name) =>
-      sql(name, range),
-    ),
+    sql: [
+      ...['channel-transitions', 'channel-switch-times', 'channel-switchers'].map((name) => sql(name, range)),
+      sql('channel-paths', { ...range, outcome: 'all', limit: '18446744073709551615' }),
+    ],
   },
   ltv: { url: `/v1/ltv?${query}`, sql: [sql('ltv-historical', range)] },
   ltv_predictive: { url: `/v1/ltv/predictive?${query}`, sql: [sql('ltv-customers', range)] },
-  paths_top: { url: `/v1/paths/top?${query}`, sql: [sql('channel-paths', range)] },
+  paths_top: { url: `/v1/paths/top?${query}`, sql: [sql('channel-paths', { ...range, outcome: 'all', limit: 20 })] },
   funnels: {
     url: `/v1/funnels?${query}&steps=page_view,add_to_cart,order_created`,
     sql: [
