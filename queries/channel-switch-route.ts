@@ -15,6 +15,7 @@ const transitionsSql = loadRangeSql('channel-transitions')
 const switchTimesSql = loadRangeSql('channel-switch-times')
 const switchersSql = loadRangeSql('channel-switchers')
 const pathsSql = loadRangeSql('channel-paths')
+const flowsSql = loadRangeSql('channel-flows')
 
 /** Channels where a customer is met in person or by phone; every other channel is online. */
 export const offlineChannels: ReadonlySet<string> = new Set(['store', 'pickup_point', 'courier', 'call_center'])
@@ -22,8 +23,6 @@ export const offlineChannels: ReadonlySet<string> = new Set(['store', 'pickup_po
 /** Steps of a journey shown in the Sankey flows. */
 const flowSteps = 5
 const topPathCount = 20
-/** LIMIT's largest value: every row. */
-const allRows = '18446744073709551615'
 
 export interface Transition {
   from_channel: string
@@ -67,7 +66,7 @@ export function registerChannelSwitchRoute(
     },
     async (request, reply) => {
       const range = timeRangeOf(request.query)
-      const [transitionRows, [times], segmentRows, pathRows] = await Promise.all([
+      const [transitionRows, [times], segmentRows, pathRows, [journeyFlows]] = await Promise.all([
         queryRows<Omit<Transition, 'probability'>>(store, transitionsSql.for(range), range.params, settings),
         queryRows<{ switches: number; median_hours: number | null }>(
           store,
@@ -84,7 +83,13 @@ export function registerChannelSwitchRoute(
         queryRows<{ steps: string[]; journeys: number; conversions: number; revenue: number; channels: number }>(
           store,
           pathsSql.for(range),
-          { ...range.params, outcome: 'all', limit: allRows },
+          { ...range.params, outcome: 'all', limit: topPathCount, min_channels: 2 },
+          settings,
+        ),
+        queryRows<{ journeys: number; multichannel_journeys: number; flows: [string[], number[]] }>(
+          store,
+          flowsSql.for(range),
+          { ...range.params, flow_steps: flowSteps },
           settings,
         ),
       ])
@@ -110,10 +115,8 @@ export function registerChannelSwitchRoute(
               offlineChannels.has(row.to_channel) !== fromOffline,
           )
           .reduce((sum, row) => sum + row.transitions, 0)
-      const journeys = pathRows.reduce((sum, row) => sum + row.journeys, 0)
-      const multichannelJourneys = pathRows
-        .filter((row) => row.channels > 1)
-        .reduce((sum, row) => sum + row.journeys, 0)
+      const journeys = journeyFlows?.journeys ?? 0
+      const multichannelJourneys = journeyFlows?.multichannel_journeys ?? 0
       const segments = segmentRows.map((row) => ({
         ...row,
         conversion_rate: share(row.converted_customers, row.customers),
@@ -122,17 +125,13 @@ export function registerChannelSwitchRoute(
       }))
       const customers = segments.reduce((sum, row) => sum + row.customers, 0)
       const multichannelCustomers = segments.find((row) => row.segment === 'multichannel')?.customers ?? 0
-      const flows = new Map<string, { source: string; target: string; value: number }>()
-      for (const row of pathRows) {
-        for (let step = 0; step + 1 < Math.min(row.steps.length, flowSteps); step++) {
-          const source = `${step + 1}. ${row.steps[step] as string}`
-          const target = `${step + 2}. ${row.steps[step + 1] as string}`
-          const key = `${source}\u0000${target}`
-          const flow = flows.get(key) ?? { source, target, value: 0 }
-          flow.value += row.journeys
-          flows.set(key, flow)
-        }
-      }
+      const [moves, counts] = journeyFlows?.flows ?? [[], []]
+      const flows = moves
+        .map((move, index) => {
+          const [source = '', target = ''] = move.split('\t')
+          return { source, target, value: counts[index] ?? 0 }
+        })
+        .sort((a, b) => b.value - a.value || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0))
       return {
         from: range.from,
         to: range.to,
@@ -152,16 +151,13 @@ export function registerChannelSwitchRoute(
           customer_share: share(multichannelCustomers, customers),
         },
         segments,
-        top_paths: pathRows
-          .filter((row) => row.channels > 1)
-          .slice(0, topPathCount)
-          .map(({ steps, journeys: count, conversions, revenue }) => ({
-            path: steps,
-            journeys: count,
-            conversions,
-            revenue,
-          })),
-        flows: [...flows.values()].sort((a, b) => b.value - a.value),
+        top_paths: pathRows.map(({ steps, journeys: count, conversions, revenue }) => ({
+          path: steps,
+          journeys: count,
+          conversions,
+          revenue,
+        })),
+        flows,
       }
     },
   )

@@ -89,13 +89,17 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
   it('channel-paths, for each outcome, whole and limited', async () => {
     for (const range of ranges) {
       for (const outcome of ['all', 'converted', 'not_converted']) {
-        for (const limit of [5, 1_000_000]) {
-          const params = { ...range, outcome, limit }
+        for (const [limit, min_channels] of [
+          [5, 1],
+          [1_000_000, 1],
+          [1_000_000, 2],
+        ]) {
+          const params = { ...range, outcome, limit, min_channels }
           const [events, aggregated] = await Promise.all([
             queryRows<Record<string, unknown>>(store, loadSql('channel-paths'), params),
             queryRows<Record<string, unknown>>(store, loadSql('channel-paths-days'), params),
           ])
-          const label = `${outcome} ${limit} ${JSON.stringify(range)}`
+          const label = `${outcome} ${limit} ${min_channels} ${JSON.stringify(range)}`
           expect(events.length, label).toBeGreaterThan(0)
           // In order: the rows a limit keeps must be the same ones.
           expect(
@@ -103,6 +107,16 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
             label,
           ).toEqual(events.map((row) => canonical([row])[0]))
         }
+      }
+    }
+  })
+
+  it('channel-flows, over up to two and five steps', async () => {
+    for (const range of ranges) {
+      for (const flow_steps of [2, 5]) {
+        const { events, aggregated } = await both('channel-flows', { ...range, flow_steps })
+        expect(JSON.parse(events[0] ?? '{}').journeys, JSON.stringify(range)).toBeGreaterThan(0)
+        expect(aggregated, `${flow_steps} ${JSON.stringify(range)}`).toEqual(events)
       }
     }
   })

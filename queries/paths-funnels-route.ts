@@ -91,7 +91,7 @@ export function registerPathAndFunnelRoutes(
       const rows = await queryRows<{ steps: string[]; journeys: number; conversions: number; revenue: number }>(
         store,
         pathsSql.for(range),
-        { ...range.params, outcome: request.query.outcome ?? 'all', limit: request.query.limit ?? 20 },
+        { ...range.params, outcome: request.query.outcome ?? 'all', limit: request.query.limit ?? 20, min_channels: 1 },
         settings,
       )
       const outcome = request.query.outcome ?? 'all'

@@ -2,18 +2,20 @@
 -- [from, to), by their path with repeats in a row collapsed. from and to must be UTC midnights.
 -- outcome ('all', 'converted', 'not_converted') says which journeys count for the order: the paths with most of them
 -- first (then by revenue, then by the path as text), those with none left out; limit keeps the first rows.
--- Parameters: database (Identifier), from and to (DateTime64(3), UTC), outcome (String), limit (UInt64).
+-- Parameters: database (Identifier), from and to (DateTime64(3), UTC), outcome (String), limit (UInt64), min_channels
+-- (UInt32: paths with fewer distinct channels are left out).
 SELECT
-    arrayFilter((channel, i) -> i = 1 OR channel != p.path[i - 1], p.path, arrayEnumerate(p.path)) AS steps,
+    p.steps AS steps,
     sum(p.conversions + p.nulls) AS journeys,
     sum(p.conversions) AS conversions,
     toFloat64(sum(p.value)) AS revenue,
-    length(arrayDistinct(p.path)) AS channels
+    p.channels AS channels
 FROM {database:Identifier}.journey_path_days AS p
 WHERE p.group_by = 'channel'
   AND p.day >= toDate({from:DateTime64(3)})
   AND p.day < toDate({to:DateTime64(3)})
   AND p.anonymous = 0
+  AND p.channels >= {min_channels:UInt32}
 GROUP BY steps, channels
 HAVING multiIf({outcome:String} = 'converted', toInt64(conversions), {outcome:String} = 'not_converted',
     toInt64(journeys) - toInt64(conversions), toInt64(journeys)) > 0

@@ -75,8 +75,9 @@ GROUP BY day, previous_day, from_channel, to_channel;
 
 -- Journeys by the day they ended and their path (touches in the lookback window, in order), one row per way of
 -- naming a step (group_by: channel, channel_source, channel_campaign, as attribution-paths.sql): how many converted,
--- their net revenue, and how many did not. path_channels holds each step's channel, for channel filters. anonymous:
--- the journey is of an event nobody can be named for. Journeys with an empty path are left out.
+-- their net revenue, and how many did not. path_channels holds each step's channel, for channel filters; steps is the
+-- path with repeats in a row collapsed and channels the number of distinct channels in it (channel-paths.sql).
+-- anonymous: the journey is of an event nobody can be named for. Journeys with an empty path are left out.
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database:Identifier}.journey_path_days
 REFRESH EVERY 1 MINUTE DEPENDS ON {database:Identifier}.journeys
 ENGINE = MergeTree
@@ -86,6 +87,8 @@ AS SELECT
     naming.1 AS group_by,
     naming.2 AS path,
     path_channels,
+    arrayFilter((step, i) -> i = 1 OR step != path[i - 1], path, arrayEnumerate(path)) AS steps,
+    toUInt32(length(arrayDistinct(path_channels))) AS channels,
     anonymous,
     countIf(converted = 1) AS conversions,
     sumIf(revenue, converted = 1) AS value,
@@ -110,7 +113,7 @@ FROM
     GROUP BY j.journey_id
 )
 ARRAY JOIN namings AS naming
-GROUP BY day, group_by, path, path_channels, anonymous;
+GROUP BY day, group_by, path, path_channels, steps, channels, anonymous;
 
 -- Each person's acquisition channel (the channel of their first touch) and how many channels they touched, for the
 -- LTV segments (ltv-historical.sql, ltv-customers.sql).
