@@ -202,12 +202,16 @@ const endpoints: Record<string, { url: string; sql: (() => Promise<unknown>)[] }
     url: `/v1/channel-switch?${query}`,
     sql: [
       ...['channel-transitions', 'channel-switch-times', 'channel-switchers'].map((name) => sql(name, range)),
-      sql('channel-paths', { ...range, outcome: 'all', limit: '18446744073709551615' }),
+      sql('channel-paths', { ...range, outcome: 'all', limit: 20, min_channels: 2 }),
+      sql('channel-flows', { ...range, flow_steps: 5 }),
     ],
   },
   ltv: { url: `/v1/ltv?${query}`, sql: [sql('ltv-historical', range)] },
   ltv_predictive: { url: `/v1/ltv/predictive?${query}`, sql: [sql('ltv-customers', range)] },
-  paths_top: { url: `/v1/paths/top?${query}`, sql: [sql('channel-paths', { ...range, outcome: 'all', limit: 20 })] },
+  paths_top: {
+    url: `/v1/paths/top?${query}`,
+    sql: [sql('channel-paths', { ...range, outcome: 'all', limit: 20, min_channels: 1 })],
+  },
   funnels: {
     url: `/v1/funnels?${query}&steps=page_view,add_to_cart,order_created`,
     sql: [
