@@ -115,7 +115,10 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
     for (const range of ranges) {
       for (const flow_steps of [2, 5]) {
         const { events, aggregated } = await both('channel-flows', { ...range, flow_steps })
-        expect(JSON.parse(events[0] ?? '{}').journeys, JSON.stringify(range)).toBeGreaterThan(0)
+        expect(
+          (JSON.parse(events[0] ?? '{}') as { journeys?: number }).journeys,
+          JSON.stringify(range),
+        ).toBeGreaterThan(0)
         expect(aggregated, `${flow_steps} ${JSON.stringify(range)}`).toEqual(events)
       }
     }
