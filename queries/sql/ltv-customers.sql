@@ -27,12 +27,6 @@ WITH
         FROM purchase_days
         GROUP BY person_id
         HAVING first_purchase >= {from:DateTime64(3)} AND first_purchase < {to:DateTime64(3)}
-    ),
-    touches AS
-    (
-        SELECT person_id, acquisition_channel, channels_used
-        FROM {database:Identifier}.person_channels
-        WHERE person_id IN (SELECT person_id FROM customers)
     )
 SELECT
     c.person_id AS person_id,
@@ -45,5 +39,5 @@ SELECT
     if(t.acquisition_channel = '', '(unknown)', toString(t.acquisition_channel)) AS acquisition_channel,
     if(t.channels_used > 1, 'multichannel', 'single_channel') AS channels_used
 FROM customers AS c
-LEFT JOIN touches AS t ON t.person_id = c.person_id
+LEFT JOIN {database:Identifier}.person_channels AS t ON t.person_id = c.person_id
 ORDER BY c.person_id

@@ -15,12 +15,6 @@ WITH
         GROUP BY person_id
         HAVING first_purchase >= {from:DateTime64(3)} AND first_purchase < {to:DateTime64(3)}
     ),
-    touches AS
-    (
-        SELECT person_id, acquisition_channel, channels_used
-        FROM {database:Identifier}.person_channels
-        WHERE person_id IN (SELECT person_id FROM customers)
-    ),
     per_customer AS
     (
         SELECT
@@ -43,7 +37,7 @@ SELECT
     avg(gross) AS ltv_gross,
     avg(net) AS ltv_net
 FROM per_customer AS p
-LEFT JOIN touches AS t ON t.person_id = p.person_id
+LEFT JOIN {database:Identifier}.person_channels AS t ON t.person_id = p.person_id
 ARRAY JOIN [
     ('cohort', toString(toStartOfMonth(p.first_purchase))),
     ('acquisition_channel', t.acquisition_channel),
