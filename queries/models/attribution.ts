@@ -249,18 +249,32 @@ const startState = '(start)'
  * conversions) or null (weighted by its journeys that did not convert). A state is the last `order` channels seen.
  */
 export function buildMarkovChain(paths: readonly PathCount[], order: number): MarkovChain {
-  const index = new Map<string, number>([[startState, 0]])
   const states: { name: string; channels: string[] }[] = [{ name: startState, channels: [] }]
   const transitions = new Map<number, Map<number | 'conversion' | 'null', number>>()
-  const stateOf = (channels: string[]): number => {
-    const name = channels.join(' > ')
-    let at = index.get(name)
-    if (at === undefined) {
-      at = states.length
-      index.set(name, at)
-      states.push({ name, channels })
+  // A state is keyed by a number, not by its name: its last `order` channels as digits in base 1024 (a channel's
+  // number starts at 1, so a window shorter than `order` at the start of a path keys differently from any full one).
+  const channelNumber = new Map<string, number>()
+  const stateByKey = new Map<number, number>()
+  const base = 1024
+  const modulus = base ** order
+  const numberOf = (channel: string): number => {
+    let number = channelNumber.get(channel)
+    if (number === undefined) {
+      number = channelNumber.size + 1
+      if (number >= base) throw invalidOption(`markov: more than ${base - 1} distinct steps`)
+      channelNumber.set(channel, number)
     }
-    return at
+    return number
+  }
+  const stateOf = (key: number, channels: readonly string[], at: number): number => {
+    let state = stateByKey.get(key)
+    if (state === undefined) {
+      state = states.length
+      const window = channels.slice(Math.max(0, at - order + 1), at + 1)
+      stateByKey.set(key, state)
+      states.push({ name: window.join(' > '), channels: window })
+    }
+    return state
   }
   const count = (from: number, to: number | 'conversion' | 'null', weight: number) => {
     let row = transitions.get(from)
@@ -274,8 +288,10 @@ export function buildMarkovChain(paths: readonly PathCount[], order: number): Ma
     const journeys = path.conversions + path.nulls
     if (journeys <= 0) continue
     let from = 0
-    path.channels.forEach((_, at) => {
-      const to = stateOf(path.channels.slice(Math.max(0, at - order + 1), at + 1))
+    let key = 0
+    path.channels.forEach((channel, at) => {
+      key = (key * base + numberOf(channel)) % modulus
+      const to = stateOf(key, path.channels, at)
       count(from, to, journeys)
       from = to
     })
@@ -321,7 +337,8 @@ function markov(paths: readonly PathCount[], options: AttributionOptions): Attri
   }
   const chain = buildMarkovChain(paths, order)
   const base = conversionProbability(chain)
-  const channels = [...new Set(paths.flatMap((path) => path.channels))]
+  // Every channel of the paths is in some state; the states are few, the paths' steps many.
+  const channels = [...new Set(chain.states.flatMap((state) => state.channels))]
   const removalEffects: Record<string, number> = {}
   for (const channel of channels) {
     const removed = new Set<number>()
