@@ -4,9 +4,12 @@ import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { drawHistories } from '../test/fixtures/customers.ts'
 import { eventAt, webOrder } from '../test/fixtures/events.ts'
-import { asReader, testHasher } from '../test/helpers.ts'
-import { apiOnEvents } from '../test/api-fixture.ts'
-import { predictCustomersOnce, type PredictedCustomer, type PredictedSegment } from './ltv-route.ts'
+import { asReader, testHasher, testLogger } from '../test/helpers.ts'
+import { apiOnEvents, storeEvents } from '../test/api-fixture.ts'
+import { defaultIdentityRules } from '../consumers/identity-graph.ts'
+import { runIdentityResolution } from '../consumers/identity-resolver.ts'
+import type { Store } from '../runtime/clickhouse-store.ts'
+import { predictionFor, type PredictedCustomer, type PredictedSegment } from './ltv-route.ts'
 import { fitBgNbd, fitGammaGamma, type CustomerSummary } from './models/ltv.ts'
 
 const day = 86_400_000
@@ -79,12 +82,13 @@ const ordered = (rows: readonly (CustomerSummary & { acquisition: string })[]) =
 
 describe('predictive LTV over orders stored in the real ClickHouse engine', () => {
   let app: FastifyInstance
+  let store: Store
   let close: (() => Promise<void>) | undefined
   const range = 'from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z'
   const get = (query: string) => app.inject({ url: `/v1/ltv/predictive?${query}`, headers: asReader })
 
   beforeAll(async () => {
-    ;({ app, close } = await apiOnEvents(events))
+    ;({ app, store, close } = await apiOnEvents(events))
   })
 
   afterAll(async () => {
@@ -161,6 +165,21 @@ describe('predictive LTV over orders stored in the real ClickHouse engine', () =
     ])
   })
 
+  it('fits again once the data changes (another purchase of a customer)', async () => {
+    const fitOf = async () => (await get(range)).json<{ fit: { bgnbd: { loglik: number } } }>().fit.bgnbd.loglik
+    const before = await fitOf()
+    expect(await fitOf()).toBe(before)
+    const { customer, days } = histories[1] as (typeof histories)[number]
+    const when = yearStart + ((days[0] as [number, number])[0] + 1) * day + 18 * 3_600_000
+    const identifiers = { customer_id: customer, order_id: `${customer}-extra` }
+    await storeEvents(store, [
+      eventAt('order', when, { ...webOrder, event_type: 'order_created', amount_minor: 150_000, identifiers }),
+      eventAt('order', when + 60_000, { ...webOrder, event_type: 'order_paid', amount_minor: 150_000, identifiers }),
+    ])
+    await runIdentityResolution(store, { rules: defaultIdentityRules, logger: testLogger })
+    expect(await fitOf()).not.toBe(before)
+  })
+
   it('values a longer horizon more, and a higher discount rate less', async () => {
     const total = async (query: string) =>
       (await get(`${range}&${query}`))
@@ -203,13 +222,14 @@ describe('predictive LTV over orders stored in the real ClickHouse engine', () =
   })
 })
 
-describe('predictCustomersOnce', () => {
+describe('predictionFor', () => {
   const rows = drawHistories(200, 11, truth).map((history, index) => {
     const days = [...new Set(history.times.map(Math.floor))].sort((x, y) => x - y)
     const last = days[days.length - 1] as number
     return {
       person_id: `customer:C-${index}`,
       first_purchase: '2026-01-01',
+      observed_until: '2027-02-04 00:00:00.000',
       frequency: days.length - 1,
       recency: last - (days[0] as number),
       T: 400 - (days[0] as number),
@@ -220,21 +240,32 @@ describe('predictCustomersOnce', () => {
   })
   const options = { horizonDays: 365, annualDiscountRate: 0.1 }
 
-  it('reuses the prediction for the same rows and options, and refits when a row or an option changes', () => {
-    const first = predictCustomersOnce(rows, options)
-    expect(
-      predictCustomersOnce(
-        rows.map((row) => ({ ...row })),
-        options,
-      ),
-    ).toBe(first)
-    const changed = rows.map((row, index) => (index === 5 ? { ...row, T: row.T + 1 } : row))
-    const refitted = predictCustomersOnce(changed, options)
-    expect(refitted).not.toBe(first)
-    expect(refitted.customers.find((customer) => customer.person_id === 'customer:C-5')?.T).toBe((rows[5]?.T ?? 0) + 1)
-    expect(predictCustomersOnce(rows, { ...options, horizonDays: 180 })).not.toBe(first)
+  it('reads and fits the rows once per digest and options, and again when either changes', async () => {
+    let reads = 0
+    const load = async () => {
+      reads += 1
+      return rows
+    }
+    const first = await predictionFor('digest-a', options, load)
+    expect(await predictionFor('digest-a', options, load)).toBe(first)
+    expect(reads).toBe(1)
+    expect(await predictionFor('digest-b', options, load)).not.toBe(first)
+    expect(await predictionFor('digest-a', { ...options, horizonDays: 180 }, load)).not.toBe(first)
+    expect(reads).toBe(3)
+    expect(first.observedUntil).toBe('2027-02-04 00:00:00.000')
     expect(first.customers.map((customer) => customer.clv)).toEqual(
       [...first.customers.map((customer) => customer.clv)].sort((x, y) => y - x),
     )
+  })
+
+  it('keeps no failed fit: the next request with the same digest tries again', async () => {
+    let reads = 0
+    const few = async () => {
+      reads += 1
+      return rows.slice(0, 5)
+    }
+    await expect(predictionFor('digest-few', options, few)).rejects.toThrow(/at least/)
+    await expect(predictionFor('digest-few', options, few)).rejects.toThrow(/at least/)
+    expect(reads).toBe(2)
   })
 })

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
@@ -260,6 +259,7 @@ export function predictCustomers(
 
 /** What a predictive LTV answer is computed from the customers' rows: the fits, customers (highest CLV first), segments. */
 interface Prediction {
+  readonly observedUntil: string | undefined
   readonly bgnbd: Fit<BgNbdParameters>
   readonly gammaGamma: Fit<GammaGammaParameters>
   readonly customers: readonly PredictedCustomer[]
@@ -267,45 +267,49 @@ interface Prediction {
 }
 
 /**
- * The predictions of recent requests, by what they were computed from: a hash of the customers' rows and the options.
- * A request over unchanged data reuses its prediction; any change in the rows (a new order, a merged person, another
- * range) refits. The SQL that reads the rows runs on every request; fitting 150,000 customers takes seconds.
+ * The predictions of recent requests, by what they were computed from: a digest of the customers' rows that the engine
+ * works out (`customersDigestSql`) and the options. A request over unchanged data reuses its prediction without
+ * reading the rows; any change in them (a new order, a merged person, another range) refits. Fitting 150,000
+ * customers takes seconds; the digest, a fraction of the rows' query (docs/ARCHITECTURE.md, D28).
  */
-const recentPredictions = new Map<string, Prediction>()
+const recentPredictions = new Map<string, Promise<Prediction>>()
 const keptPredictions = 4
 
-export function predictCustomersOnce(
-  rows: readonly Omit<CustomerRow, 'observed_until'>[],
+export function predictionFor(
+  digest: string,
   options: ClvOptions,
-): Prediction {
-  const hash = createHash('sha256').update(JSON.stringify(options))
-  for (const row of rows) {
-    hash.update(
-      `${row.person_id}\t${row.first_purchase}\t${row.frequency}\t${row.recency}\t${row.T}\t${row.monetary_value}\t` +
-        `${row.acquisition_channel}\t${row.channels_used}\n`,
-    )
-  }
-  const key = hash.digest('hex')
+  rows: () => Promise<readonly CustomerRow[]>,
+): Promise<Prediction> {
+  const key = `${digest} ${JSON.stringify(options)}`
   const known = recentPredictions.get(key)
   if (known !== undefined) {
     recentPredictions.delete(key)
     recentPredictions.set(key, known)
     return known
   }
-  const { bgnbd, gammaGamma, customers } = predictCustomers(rows, options)
-  const prediction = {
-    bgnbd,
-    gammaGamma,
-    customers: customers.sort((x, y) => y.clv - x.clv),
-    segments: predictedSegments(customers),
-  }
-  recentPredictions.set(key, prediction)
+  const made = rows().then((customerRows) => {
+    const { bgnbd, gammaGamma, customers } = predictCustomers(customerRows, options)
+    return {
+      observedUntil: customerRows[0]?.observed_until,
+      bgnbd,
+      gammaGamma,
+      customers: customers.sort((x, y) => y.clv - x.clv),
+      segments: predictedSegments(customers),
+    }
+  })
+  recentPredictions.set(key, made)
+  // A failed fit (too few customers) is not kept: the next request tries again.
+  made.catch(() => recentPredictions.get(key) === made && recentPredictions.delete(key))
   for (const old of recentPredictions.keys()) {
     if (recentPredictions.size <= keptPredictions) break
     recentPredictions.delete(old)
   }
-  return prediction
+  return made
 }
+
+/** A digest of ltv-customers.sql's rows, by the engine: how many, and two order-independent sums of row hashes. */
+export const customersDigestSql = `SELECT count() AS customers, toString(sumWithOverflow(cityHash64(*))) AS sum_hash,
+  toString(groupBitXor(cityHash64(*))) AS xor_hash FROM (${customersSql.trim()})`
 
 interface PredictiveQuery {
   from?: string
@@ -380,8 +384,17 @@ export function registerPredictiveLtvRoute(
         horizonDays: request.query.horizon_days ?? 365,
         annualDiscountRate: request.query.discount_rate ?? 0.1,
       }
-      const rows = await queryRows<CustomerRow>(store, customersSql, range.params, settings)
-      const { bgnbd, gammaGamma, customers, segments } = predictCustomersOnce(rows, options)
+      const [digest] = await queryRows<{ customers: number; sum_hash: string; xor_hash: string }>(
+        store,
+        customersDigestSql,
+        range.params,
+        settings,
+      )
+      const { observedUntil, bgnbd, gammaGamma, customers, segments } = await predictionFor(
+        `${digest?.customers ?? 0}:${digest?.sum_hash ?? ''}:${digest?.xor_hash ?? ''}`,
+        options,
+        () => queryRows<CustomerRow>(store, customersSql, range.params, settings),
+      )
       const level = request.query.level ?? 'segment'
       const top = level === 'customer' ? customers.slice(0, request.query.limit ?? 1000) : undefined
       const format = requestedFormat(request)
@@ -393,7 +406,7 @@ export function registerPredictiveLtvRoute(
       return {
         from: range.from,
         to: range.to,
-        observed_until: rows[0]?.observed_until,
+        observed_until: observedUntil,
         horizon_days: options.horizonDays,
         discount_rate: options.annualDiscountRate,
         fit: { bgnbd: fitReport(bgnbd), gamma_gamma: fitReport(gammaGamma) },
