@@ -15,6 +15,7 @@ import { toAdCostRow, toTouchpointTsvLine, touchpointColumns, adCostColumns } fr
 import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
 import { simulate } from '../producers/simulator/simulate.ts'
 import { buildApiServer } from '../queries/api-server.ts'
+import { customersDigestSql } from '../queries/ltv-route.ts'
 import { loadRangeSql, loadSql } from '../queries/sql-files.ts'
 import { migrate, readMigrations } from '../runtime/clickhouse-migrations.ts'
 import { insertRows, insertTabSeparated, openStore, queryRows } from '../runtime/clickhouse-store.ts'
@@ -207,7 +208,11 @@ const endpoints: Record<string, { url: string; sql: (() => Promise<unknown>)[] }
     ],
   },
   ltv: { url: `/v1/ltv?${query}`, sql: [sql('ltv-historical', range)] },
-  ltv_predictive: { url: `/v1/ltv/predictive?${query}`, sql: [sql('ltv-customers', range)] },
+  // Every request reads a digest of the customers' rows; the rows themselves only when the digest is new (a refit).
+  ltv_predictive: {
+    url: `/v1/ltv/predictive?${query}`,
+    sql: [() => queryRows(store, customersDigestSql, range, settings), sql('ltv-customers', range)],
+  },
   paths_top: {
     url: `/v1/paths/top?${query}`,
     sql: [sql('channel-paths', { ...range, outcome: 'all', limit: 20, min_channels: 1 })],
