@@ -118,7 +118,11 @@ describe('the omnistitch command', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnistitch-cli-'))
     const first = await runCli(['migrate'], { OMNISTITCH_DATA_DIR: dataDir, CLICKHOUSE_URL: '' })
     expect(first.code).toBe(0)
-    expect(JSON.parse(first.stdout)).toMatchObject({ database: 'omnistitch', applied: [1, 2, 3, 4], alreadyApplied: [] })
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      database: 'omnistitch',
+      applied: [1, 2, 3, 4],
+      alreadyApplied: [],
+    })
     const second = await runCli(['migrate'], { OMNISTITCH_DATA_DIR: dataDir, CLICKHOUSE_URL: '' })
     expect(JSON.parse(second.stdout)).toMatchObject({ applied: [], alreadyApplied: [1, 2, 3, 4] })
   })
