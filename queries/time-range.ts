@@ -10,7 +10,11 @@ export const timeRangeProperties = {
     format: 'date-time',
     description: 'Start of the range, inclusive (default: 30 days before `to`).',
   },
-  to: { type: 'string', format: 'date-time', description: 'End of the range, exclusive (default: now).' },
+  to: {
+    type: 'string',
+    format: 'date-time',
+    description: 'End of the range, exclusive (default: the end of today, UTC: the next midnight).',
+  },
 } as const
 
 export interface TimeRange {
@@ -26,9 +30,15 @@ export interface TimeRange {
   readonly wholeDays: boolean
 }
 
-/** The range a request asks for: the 30 days before `to` (default now) unless `from` says otherwise. */
-export function timeRangeOf(query: { readonly from?: string; readonly to?: string }): TimeRange {
-  const to = query.to === undefined ? Date.now() : Date.parse(query.to)
+/**
+ * The range a request asks for: the 30 days before `to` unless `from` says otherwise. `to` defaults to the end of
+ * today (UTC), so that the default range is whole days, which the daily aggregates answer (`wholeDays`).
+ */
+export function timeRangeOf(
+  query: { readonly from?: string; readonly to?: string },
+  now: number = Date.now(),
+): TimeRange {
+  const to = query.to === undefined ? Math.floor(now / dayMs) * dayMs + dayMs : Date.parse(query.to)
   const from = query.from === undefined ? to - 30 * dayMs : Date.parse(query.from)
   if (from >= to) {
     throw new OmnistitchError('OMNI_ERR_API_BAD_PARAMETER', 'querystring parameter "from" must be before "to"')
