@@ -29,7 +29,7 @@ export function quoteIdentifier(name: string): string {
  *   engines can collapse them;
  * - `ALTER TABLE t` alters `t_local` and `t` on every node;
  * - views and refreshable materialized views are created on every node; they read the Distributed tables, so each
- *   node computes from all shards;
+ *   node computes from all shards; a view dropped is dropped on every node;
  * - inserts go to the Distributed table, unchanged.
  */
 export function renderDdl(statement: string, target: DdlTarget): string[] {
@@ -71,6 +71,8 @@ export function renderDdl(statement: string, target: DdlTarget): string[] {
   }
   const view = new RegExp(`^CREATE (MATERIALIZED VIEW|VIEW) IF NOT EXISTS ${prefix}\\.(\\w+)\\s`, 'i').exec(sql)
   if (view) return [sql.replace(view[0], `${view[0].trimEnd()} ON CLUSTER ${cluster}\n`)]
+  const drop = new RegExp(`^DROP VIEW IF EXISTS ${prefix}\\.(\\w+)$`, 'i').exec(sql)
+  if (drop) return [`${sql} ON CLUSTER ${cluster} SYNC`]
   if (/^INSERT INTO /i.test(sql)) return [sql]
   throw new Error(`cluster mode: no rule for the statement ${sql.slice(0, 80)}`)
 }
