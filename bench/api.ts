@@ -15,6 +15,7 @@ import { toAdCostRow, toTouchpointTsvLine, touchpointColumns, adCostColumns } fr
 import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
 import { simulate } from '../producers/simulator/simulate.ts'
 import { buildApiServer } from '../queries/api-server.ts'
+import { journeySettingsSql } from '../queries/attribution-route.ts'
 import { customersDigestSql } from '../queries/ltv-route.ts'
 import { loadRangeSql, loadSql } from '../queries/sql-files.ts'
 import { migrate, readMigrations } from '../runtime/clickhouse-migrations.ts'
@@ -194,9 +195,24 @@ const personId = someone === undefined ? '' : someone.identifier.replace(/^custo
 const endpoints: Record<string, { url: string; sql: (() => Promise<unknown>)[] }> = {
   attribution: {
     url: `/v1/attribution?${query}&models=last_touch,linear,markov,shapley`,
+    // The journey settings, then the rest together: the models' credits and the Markov chain worked out in the engine.
     sql: [
-      sql('attribution-paths', { ...range, group_by: 'channel', channels: [] }),
-      sql('ad-spend', { ...range, group_by: 'channel' }),
+      async () => {
+        await queryRows(store, journeySettingsSql, {}, settings)
+        const paths = { ...range, group_by: 'channel', channels: [], collapse_repeats: 0 }
+        await Promise.all([
+          sql('attribution-credits-days', {
+            ...paths,
+            models: ['last_touch', 'linear', 'shapley'],
+            direct: ['direct'],
+            first: 0.4,
+            middle: 0.2,
+            last: 0.4,
+          })(),
+          sql('attribution-markov-days', { ...paths, order: 1 })(),
+          sql('ad-spend', { ...range, group_by: 'channel' })(),
+        ])
+      },
     ],
   },
   channel_switch: {

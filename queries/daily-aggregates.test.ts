@@ -8,6 +8,15 @@ import { formatDateTime64 } from '../runtime/clickhouse-values.ts'
 import type { CapturedEvent } from '../schemas/capture-events.ts'
 import { storeEvents } from '../test/api-fixture.ts'
 import { openTestStore, testHasher, testLogger } from '../test/helpers.ts'
+import { readCreditRows } from './attribution-route.ts'
+import {
+  attribute,
+  attributionModels,
+  markovAttribution,
+  markovChainOf,
+  type ChannelCredit,
+} from './models/attribution.ts'
+import type { PathCount } from './models/paths.ts'
 import { loadSql } from './sql-files.ts'
 
 type Touchpoint = Exclude<CapturedEvent, { family: 'ad-cost' }>
@@ -26,6 +35,26 @@ function canonical(rows: readonly Record<string, unknown>[]): string[] {
   return rows
     .map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).map(([key, value]) => [key, round(value)]))))
     .sort()
+}
+
+/** The same channels with the same credit, up to the order of floating-point sums (positions too). */
+function expectSameCredits(actual: readonly ChannelCredit[], expected: readonly ChannelCredit[], label: string): void {
+  const flat = (credits: readonly ChannelCredit[]) =>
+    credits
+      .flatMap((credit) => [
+        { key: credit.channel, conversions: credit.conversions, value: credit.value },
+        ...(credit.positions ?? []).map((entry) => ({ key: `${credit.channel} @${entry.position}`, ...entry })),
+      ])
+      .sort((a, b) => a.key.localeCompare(b.key))
+  const [got, want] = [flat(actual), flat(expected)]
+  expect(
+    got.map((entry) => entry.key),
+    label,
+  ).toEqual(want.map((entry) => entry.key))
+  got.forEach((entry, at) => {
+    expect(entry.conversions, `${label} ${entry.key}`).toBeCloseTo(want[at]?.conversions ?? NaN, 6)
+    expect(entry.value, `${label} ${entry.key}`).toBeCloseTo(want[at]?.value ?? NaN, 4)
+  })
 }
 
 /**
@@ -124,17 +153,76 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
     }
   })
 
-  it('attribution-paths, by each way of naming a step, with and without a channel filter', async () => {
+  it('attribution-credits-days and attribution-markov-days: the models of attribution.ts on the paths of the events', async () => {
+    const engineModels = attributionModels.filter((model) => model !== 'markov' && model !== 'time_decay')
+    const positionWeights = [0.3, 0.5, 0.2] as const
+    const directChannels = ['web'] // the simulator has no "direct"; web stands in for it
+    let compared = 0
     for (const range of ranges.slice(0, 2)) {
       for (const group_by of ['channel', 'channel_source', 'channel_campaign']) {
-        for (const channels of [[], ['email', 'web'], ['store']]) {
-          const { events, aggregated } = await both('attribution-paths', { ...range, group_by, channels })
-          const label = `${group_by} ${channels.join(',')} ${JSON.stringify(range)}`
-          expect(events.length, label).toBeGreaterThan(0)
-          expect(aggregated, label).toEqual(events)
+        for (const channels of [[], ['email', 'web', 'store']]) {
+          for (const collapse of [false, true]) {
+            const label = `${group_by} ${channels.join(',')} collapse=${collapse} ${JSON.stringify(range)}`
+            const pathParams = { ...range, group_by, channels }
+            const paths: PathCount[] = (
+              await queryRows<{ path: string[]; conversions: number; value: number; nulls: number }>(
+                store,
+                loadSql('attribution-paths'),
+                pathParams,
+              )
+            ).map((row) => ({ channels: row.path, conversions: row.conversions, value: row.value, nulls: row.nulls }))
+            expect(paths.length, label).toBeGreaterThan(10)
+            const options = { collapseRepeats: collapse, positionWeights, directChannels }
+            const engineParams = { ...pathParams, collapse_repeats: collapse ? 1 : 0 }
+            const { totals, credits } = readCreditRows(
+              await queryRows(store, loadSql('attribution-credits-days'), {
+                ...engineParams,
+                models: engineModels,
+                direct: directChannels,
+                first: positionWeights[0],
+                middle: positionWeights[1],
+                last: positionWeights[2],
+              }),
+            )
+            expect(totals.journeys, label).toBe(paths.reduce((sum, path) => sum + path.conversions + path.nulls, 0))
+            expect(totals.conversions, label).toBe(paths.reduce((sum, path) => sum + path.conversions, 0))
+            expect(totals.value, label).toBeCloseTo(
+              paths.reduce((sum, path) => sum + path.value, 0),
+              6,
+            )
+            for (const model of engineModels) {
+              expectSameCredits(
+                credits.get(model) ?? [],
+                attribute(paths, model, options).channels,
+                `${model} ${label}`,
+              )
+            }
+            for (const order of [1, 2, 3]) {
+              const transitions = await queryRows<Record<string, never>>(store, loadSql('attribution-markov-days'), {
+                ...engineParams,
+                order,
+              })
+              const chain = markovChainOf(
+                transitions.map((row: Record<string, unknown>) => ({
+                  from: row.from_state as string[],
+                  to: row.to_state as string[],
+                  journeys: row.journeys as number,
+                  conversions: row.conversions as number,
+                  nulls: row.nulls as number,
+                })),
+              )
+              const expected = attribute(paths, 'markov', { ...options, order })
+              const actual = markovAttribution(chain, order, totals)
+              expect(actual.markov?.states, `markov ${order} ${label}`).toBe(expected.markov?.states)
+              expect(actual.markov?.conversionProbability).toBeCloseTo(expected.markov?.conversionProbability ?? -1, 9)
+              expectSameCredits(actual.channels, expected.channels, `markov ${order} ${label}`)
+            }
+            compared += 1
+          }
         }
       }
     }
+    expect(compared).toBe(24)
   })
 
   it('funnel, over every channel and one, with unused steps', async () => {

@@ -178,6 +178,36 @@ describe('metric routes over journeys stored in the real ClickHouse engine', () 
     expect(emailCredit?.romi).toBeCloseTo(700 / 300, 9)
   })
 
+  it('answers a range of whole days (models worked out in the engine) as a range of hours (paths read) over the same journeys', async () => {
+    // Whole days read the daily aggregates and the engine credits them; hours read the events' paths and run the
+    // models here. Both ranges hold the same journeys (and the same days of spend).
+    const ask = async (query: string) => {
+      const response = await app.inject({
+        url: `/v1/attribution?${query}&order=3&position_weights=30/50/20`,
+        headers: asReader,
+      })
+      expect(response.statusCode, response.body).toBe(200)
+      return response.json<{
+        journeys: number
+        conversions: number
+        models: { model: string; channels: CreditedChannel[] }[]
+      }>()
+    }
+    const [days, hours] = await Promise.all([ask(range), ask('from=2026-04-25T06:00:00Z&to=2026-05-09T18:00:00Z')])
+    expect(hours.journeys).toBe(days.journeys)
+    expect(hours.conversions).toBe(days.conversions)
+    for (const entry of days.models) {
+      const other = hours.models.find((item) => item.model === entry.model)?.channels ?? []
+      const credits = (channels: CreditedChannel[]) =>
+        channels.map((credit) => `${credit.channel} ${credit.conversions.toFixed(9)} ${credit.value.toFixed(6)}`).sort()
+      expect(credits(entry.channels), entry.model).toEqual(credits(other))
+      expect(
+        entry.channels.some((credit) => credit.conversions > 0),
+        entry.model,
+      ).toBe(true)
+    }
+  })
+
   it('gives the same rows as JSON, CSV and an Arrow stream, asked by parameter or by Accept header', async () => {
     const url = `/v1/attribution?${range}&models=last_touch,markov`
     const json = (await app.inject({ url, headers: asReader })).json<{

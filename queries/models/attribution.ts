@@ -138,10 +138,13 @@ function creditByPath(paths: readonly PathCount[], weightsOf: (path: PathCount) 
       value.set(channel, (value.get(channel) ?? 0) + weight * path.value)
     }
   }
-  return sorted([...conversions].map(([channel, n]) => ({ channel, conversions: n, value: value.get(channel) ?? 0 })))
+  return sortCredits(
+    [...conversions].map(([channel, n]) => ({ channel, conversions: n, value: value.get(channel) ?? 0 })),
+  )
 }
 
-function sorted(credits: ChannelCredit[]): ChannelCredit[] {
+/** Credits in the order results list them: most conversions first, then most value, then by name. */
+export function sortCredits(credits: ChannelCredit[]): ChannelCredit[] {
   return credits.sort(
     (a, b) => b.conversions - a.conversions || b.value - a.value || a.channel.localeCompare(b.channel),
   )
@@ -185,7 +188,7 @@ function shapleyOrdered(paths: readonly PathCount[]): ChannelCredit[] {
       }
     }
   }
-  return sorted(
+  return sortCredits(
     [...byPosition].map(([channel, credit]) => {
       const positions = [...credit].sort(([a], [b]) => a - b).map(([position, entry]) => ({ position, ...entry }))
       return {
@@ -244,6 +247,22 @@ export interface MarkovChain {
 
 const startState = '(start)'
 
+/** Adds `weight` journeys to the transition from → to of `counts` (none for no journeys). */
+function countTransition(
+  counts: Map<number, Map<number | 'conversion' | 'null', number>>,
+  from: number,
+  to: number | 'conversion' | 'null',
+  weight: number,
+): void {
+  if (weight <= 0) return
+  let row = counts.get(from)
+  if (row === undefined) {
+    row = new Map<number | 'conversion' | 'null', number>()
+    counts.set(from, row)
+  }
+  row.set(to, (row.get(to) ?? 0) + weight)
+}
+
 /**
  * Builds the chain of order `order` (1-3): (start) → the states of the path → conversion (weighted by the path's
  * conversions) or null (weighted by its journeys that did not convert). A state is the last `order` channels seen.
@@ -276,14 +295,8 @@ export function buildMarkovChain(paths: readonly PathCount[], order: number): Ma
     }
     return state
   }
-  const count = (from: number, to: number | 'conversion' | 'null', weight: number) => {
-    let row = transitions.get(from)
-    if (row === undefined) {
-      row = new Map<number | 'conversion' | 'null', number>()
-      transitions.set(from, row)
-    }
-    row.set(to, (row.get(to) ?? 0) + weight)
-  }
+  const count = (from: number, to: number | 'conversion' | 'null', weight: number) =>
+    countTransition(transitions, from, to, weight)
   for (const path of paths) {
     const journeys = path.conversions + path.nulls
     if (journeys <= 0) continue
@@ -326,16 +339,78 @@ export function conversionProbability(chain: MarkovChain, removed: ReadonlySet<n
   return solveLinear(a, b, n)[0] as number
 }
 
+/** One transition of a Markov chain counted elsewhere (in the engine: queries/sql/attribution-markov-days.sql). */
+export interface MarkovTransition {
+  /** The state left: the last steps seen, oldest first; empty for the start. */
+  readonly from: readonly string[]
+  /** The state entered; empty when the row counts how journeys ended in `from`. */
+  readonly to: readonly string[]
+  /** Journeys that stepped from `from` to `to`. */
+  readonly journeys: number
+  /** Journeys that ended in `from` and converted (when `to` is empty). */
+  readonly conversions: number
+  /** Journeys that ended in `from` without converting (when `to` is empty). */
+  readonly nulls: number
+}
+
+/** The chain of counted transitions: the same chain `buildMarkovChain` makes of the paths they were counted from. */
+export function markovChainOf(transitions: Iterable<MarkovTransition>): MarkovChain {
+  const states: { name: string; channels: readonly string[] }[] = [{ name: startState, channels: [] }]
+  const stateByName = new Map<string, number>()
+  const transitionsFrom = new Map<number, Map<number | 'conversion' | 'null', number>>()
+  // A state's channels joined by NUL: step names are text that may hold the ' > ' of display names, never NUL.
+  const stateOf = (channels: readonly string[]): number => {
+    if (channels.length === 0) return 0
+    const key = channels.join('\u0000')
+    let state = stateByName.get(key)
+    if (state === undefined) {
+      state = states.length
+      stateByName.set(key, state)
+      states.push({ name: channels.join(' > '), channels })
+    }
+    return state
+  }
+  const count = (from: number, to: number | 'conversion' | 'null', weight: number) =>
+    countTransition(transitionsFrom, from, to, weight)
+  for (const transition of transitions) {
+    const from = stateOf(transition.from)
+    if (transition.to.length > 0) count(from, stateOf(transition.to), transition.journeys)
+    else {
+      count(from, 'conversion', transition.conversions)
+      count(from, 'null', transition.nulls)
+    }
+  }
+  return { states, transitions: transitionsFrom }
+}
+
+function markovOrder(order: number | undefined): number {
+  const k = order ?? 1
+  if (!Number.isInteger(k) || k < 1 || k > 3) throw invalidOption(`order: expected 1, 2 or 3 (got ${k})`)
+  return k
+}
+
 /**
  * Markov chain attribution by removal effect: a channel's removal effect is the share of conversions lost when every
  * state that includes it leads to null instead; conversions and value are split in proportion to removal effects.
  */
 function markov(paths: readonly PathCount[], options: AttributionOptions): AttributionResult {
-  const order = options.order ?? 1
-  if (!Number.isInteger(order) || order < 1 || order > 3) {
-    throw invalidOption(`order: expected 1, 2 or 3 (got ${order})`)
-  }
-  const chain = buildMarkovChain(paths, order)
+  const order = markovOrder(options.order)
+  return markovAttribution(buildMarkovChain(paths, order), order, {
+    conversions: paths.reduce((sum, path) => sum + path.conversions, 0),
+    value: paths.reduce((sum, path) => sum + path.value, 0),
+  })
+}
+
+/**
+ * Markov attribution (see `markov`) on a chain already built, of order `order`, splitting `totals`: the conversions and
+ * value of the journeys the chain was counted from.
+ */
+export function markovAttribution(
+  chain: MarkovChain,
+  order: number,
+  totals: { readonly conversions: number; readonly value: number },
+): AttributionResult {
+  markovOrder(order)
   const base = conversionProbability(chain)
   // Every channel of the paths is in some state; the states are few, the paths' steps many.
   const channels = [...new Set(chain.states.flatMap((state) => state.channels))]
@@ -348,15 +423,13 @@ function markov(paths: readonly PathCount[], options: AttributionOptions): Attri
     removalEffects[channel] = base > 0 ? 1 - conversionProbability(chain, removed) / base : 0
   }
   const totalEffect = Object.values(removalEffects).reduce((sum, effect) => sum + effect, 0)
-  const conversions = paths.reduce((sum, path) => sum + path.conversions, 0)
-  const value = paths.reduce((sum, path) => sum + path.value, 0)
   const credits = channels.map((channel) => {
     const share = totalEffect > 0 ? (removalEffects[channel] as number) / totalEffect : 0
-    return { channel, conversions: share * conversions, value: share * value }
+    return { channel, conversions: share * totals.conversions, value: share * totals.value }
   })
   return {
     model: 'markov',
-    channels: sorted(credits.filter((credit) => credit.conversions > 0 || credit.value > 0)),
+    channels: sortCredits(credits.filter((credit) => credit.conversions > 0 || credit.value > 0)),
     markov: { order, conversionProbability: base, states: chain.states.length, removalEffects },
   }
 }
