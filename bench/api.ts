@@ -218,7 +218,7 @@ const endpoints: Record<string, { url: string; sql: (() => Promise<unknown>)[] }
   channel_switch: {
     url: `/v1/channel-switch?${query}`,
     sql: [
-      ...['channel-transitions', 'channel-switch-times', 'channel-switchers'].map((name) => sql(name, range)),
+      ...['channel-transitions', 'channel-switchers'].map((name) => sql(name, range)),
       sql('channel-paths', { ...range, outcome: 'all', limit: 20, min_channels: 2 }),
       sql('channel-flows', { ...range, flow_steps: 5 }),
     ],

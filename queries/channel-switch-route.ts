@@ -12,7 +12,6 @@ import {
 import { timeRangeOf } from './time-range.ts'
 
 const transitionsSql = loadRangeSql('channel-transitions')
-const switchTimesSql = loadRangeSql('channel-switch-times')
 const switchersSql = loadRangeSql('channel-switchers')
 const pathsSql = loadRangeSql('channel-paths')
 const flowsSql = loadRangeSql('channel-flows')
@@ -66,11 +65,10 @@ export function registerChannelSwitchRoute(
     },
     async (request, reply) => {
       const range = timeRangeOf(request.query)
-      const [transitionRows, [times], segmentRows, pathRows, [journeyFlows]] = await Promise.all([
-        queryRows<Omit<Transition, 'probability'>>(store, transitionsSql.for(range), range.params, settings),
-        queryRows<{ switches: number; median_hours: number | null }>(
+      const [pairRows, segmentRows, pathRows, flowRows] = await Promise.all([
+        queryRows<Omit<Transition, 'probability'> & { switches: number }>(
           store,
-          switchTimesSql.for(range),
+          transitionsSql.for(range),
           range.params,
           settings,
         ),
@@ -86,13 +84,17 @@ export function registerChannelSwitchRoute(
           { ...range.params, outcome: 'all', limit: topPathCount, min_channels: 2 },
           settings,
         ),
-        queryRows<{ journeys: number; multichannel_journeys: number; flows: [string[], number[]] }>(
-          store,
-          flowsSql.for(range),
-          { ...range.params, flow_steps: flowSteps },
-          settings,
-        ),
+        queryRows<{
+          step: number
+          from_channel: string
+          to_channel: string
+          journeys: number
+          multichannel_journeys: number
+        }>(store, flowsSql.for(range), { ...range.params, flow_steps: flowSteps }, settings),
       ])
+      // The row with empty channels holds the totals: the switches and their median time apart.
+      const times = pairRows.find((row) => row.from_channel === '')
+      const transitionRows = pairRows.filter((row) => row.from_channel !== '')
       const outgoing = new Map<string, number>()
       for (const row of transitionRows) {
         outgoing.set(row.from_channel, (outgoing.get(row.from_channel) ?? 0) + row.transitions)
@@ -115,8 +117,10 @@ export function registerChannelSwitchRoute(
               offlineChannels.has(row.to_channel) !== fromOffline,
           )
           .reduce((sum, row) => sum + row.transitions, 0)
-      const journeys = journeyFlows?.journeys ?? 0
-      const multichannelJourneys = journeyFlows?.multichannel_journeys ?? 0
+      // The row of step 0 holds the journeys' totals; the others are the flows.
+      const totals = flowRows.find((row) => row.step === 0)
+      const journeys = totals?.journeys ?? 0
+      const multichannelJourneys = totals?.multichannel_journeys ?? 0
       const segments = segmentRows.map((row) => ({
         ...row,
         conversion_rate: share(row.converted_customers, row.customers),
@@ -125,12 +129,13 @@ export function registerChannelSwitchRoute(
       }))
       const customers = segments.reduce((sum, row) => sum + row.customers, 0)
       const multichannelCustomers = segments.find((row) => row.segment === 'multichannel')?.customers ?? 0
-      const [moves, counts] = journeyFlows?.flows ?? [[], []]
-      const flows = moves
-        .map((move, index) => {
-          const [source = '', target = ''] = move.split('\t')
-          return { source, target, value: counts[index] ?? 0 }
-        })
+      const flows = flowRows
+        .filter((row) => row.step > 0)
+        .map((row) => ({
+          source: `${row.step}. ${row.from_channel}`,
+          target: `${row.step + 1}. ${row.to_channel}`,
+          value: row.journeys,
+        }))
         .sort((a, b) => b.value - a.value || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0))
       return {
         from: range.from,

@@ -1,13 +1,15 @@
 -- channel-transitions.sql for a range of whole UTC days, from the daily aggregate channel_transition_days: transitions
--- whose two touches both fall in [from, to). from and to must be UTC midnights.
+-- whose two touches both fall in [from, to). from and to must be UTC midnights. One pass gives the pairs and the
+-- totals row: merging the median's states is most of the work.
 -- Parameters: database (Identifier), from and to (DateTime64(3), UTC).
 SELECT
     from_channel,
     to_channel,
-    sum(transitions) AS transitions,
-    if(from_channel = to_channel, NULL, quantileMerge(0.5)(seconds) / 3600) AS median_hours
-FROM {database:Identifier}.channel_transition_days
-WHERE previous_day >= toDate({from:DateTime64(3)})
-  AND day < toDate({to:DateTime64(3)})
-GROUP BY from_channel, to_channel
+    sum(t.transitions) AS transitions,
+    sumIf(t.transitions, from_channel != to_channel) AS switches,
+    if(switches = 0, NULL, quantileMergeIf(0.5)(t.seconds, from_channel != to_channel) / 3600) AS median_hours
+FROM {database:Identifier}.channel_transition_days AS t
+WHERE t.previous_day >= toDate({from:DateTime64(3)})
+  AND t.day < toDate({to:DateTime64(3)})
+GROUP BY GROUPING SETS ((from_channel, to_channel), ())
 ORDER BY transitions DESC, from_channel, to_channel

@@ -1,12 +1,15 @@
 -- Transitions between the channels of consecutive touches of a person, for touches in [from, to): how many, and for
--- switches (the channel changes) the median time between the two touches. Self-transitions are counted too, so each
--- row's share of its from_channel's total is the transition probability.
+-- switches (the channel changes) how many and the median time between the two touches. Self-transitions are counted
+-- too, so each row's share of its from_channel's total is the transition probability. The row with empty channels
+-- holds the totals: every transition, the switches among them and their median time apart.
 -- Parameters: database (Identifier), from and to (DateTime64(3), UTC).
 SELECT
-    previous_channel AS from_channel,
-    channel AS to_channel,
+    toString(assumeNotNull(previous_channel)) AS from_channel,
+    toString(channel) AS to_channel,
     count() AS transitions,
-    if(from_channel = to_channel, NULL, median(dateDiff('second', previous_time, event_time)) / 3600) AS median_hours
+    countIf(from_channel != to_channel) AS switches,
+    if(switches = 0, NULL, medianIf(dateDiff('second', previous_time, event_time), from_channel != to_channel) / 3600)
+        AS median_hours
 FROM
 (
     SELECT
@@ -21,5 +24,5 @@ FROM
     WINDOW w AS (PARTITION BY person_id ORDER BY event_time, event_id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
 )
 WHERE previous_channel IS NOT NULL
-GROUP BY from_channel, to_channel
+GROUP BY GROUPING SETS ((from_channel, to_channel), ())
 ORDER BY transitions DESC, from_channel, to_channel
