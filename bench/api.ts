@@ -195,21 +195,22 @@ const personId = someone === undefined ? '' : someone.identifier.replace(/^custo
 const endpoints: Record<string, { url: string; sql: (() => Promise<unknown>)[] }> = {
   attribution: {
     url: `/v1/attribution?${query}&models=last_touch,linear,markov,shapley`,
-    // The journey settings, then the rest together: the models' credits and the Markov chain worked out in the engine.
+    // The journey settings, then the rest together: the models and the Markov chain worked out in the engine, spend.
     sql: [
       async () => {
         await queryRows(store, journeySettingsSql, {}, settings)
-        const paths = { ...range, group_by: 'channel', channels: [], collapse_repeats: 0 }
         await Promise.all([
-          sql('attribution-credits-days', {
-            ...paths,
-            models: ['last_touch', 'linear', 'shapley'],
+          sql('attribution-days', {
+            ...range,
+            group_by: 'channel',
+            channels: [],
+            collapse_repeats: 0,
+            order: 1,
             direct: ['direct'],
             first: 0.4,
             middle: 0.2,
             last: 0.4,
           })(),
-          sql('attribution-markov-days', { ...paths, order: 1 })(),
           sql('ad-spend', { ...range, group_by: 'channel' })(),
         ])
       },

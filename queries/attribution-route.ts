@@ -4,22 +4,17 @@ import { OmnistitchError } from '../runtime/errors.ts'
 import {
   attribute,
   attributionModels,
-  markovAttribution,
-  markovChainOf,
-  sortCredits,
   type AttributionModel,
   type AttributionOptions,
   type ChannelCredit,
-  type MarkovTransition,
 } from './models/attribution.ts'
 import type { PathCount } from './models/paths.ts'
+import { attributionInEngine, type Attribution } from './attribution-engine.ts'
 import { loadSql } from './sql-files.ts'
 import { formatProperty, requestedFormat, sendTable, type TableColumn, type TableFormat } from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 const pathsSql = loadSql('attribution-paths')
-const creditsSql = loadSql('attribution-credits-days')
-const markovSql = loadSql('attribution-markov-days')
 const journeyPathsSql = loadSql('attribution-journey-paths')
 const timeDecaySql = loadSql('attribution-time-decay')
 const spendSql = loadSql('ad-spend')
@@ -89,60 +84,6 @@ function bad(message: string): OmnistitchError {
   return new OmnistitchError('OMNI_ERR_API_BAD_PARAMETER', message)
 }
 
-/** A row of attribution-credits-days.sql: a model's credit to a channel (at a position), or the totals (model ''). */
-interface CreditRow {
-  model: string
-  channel: string
-  position: number
-  conversions: number
-  value: number
-  journeys: number
-}
-
-/** What attribution-credits-days.sql worked out: the journeys' totals and each model's credits, ordered as `attribute`'s. */
-export function readCreditRows(rows: readonly CreditRow[]): {
-  totals: { journeys: number; conversions: number; value: number }
-  credits: Map<string, ChannelCredit[]>
-} {
-  const totals = { journeys: 0, conversions: 0, value: 0 }
-  const byModel = new Map<string, Map<string, { conversions: number; value: number; positions?: CreditRow[] }>>()
-  for (const row of rows) {
-    if (row.model === '') {
-      Object.assign(totals, { journeys: row.journeys, conversions: row.conversions, value: row.value })
-      continue
-    }
-    const channels =
-      byModel.get(row.model) ?? new Map<string, { conversions: number; value: number; positions?: CreditRow[] }>()
-    byModel.set(row.model, channels)
-    const credit = channels.get(row.channel) ?? { conversions: 0, value: 0 }
-    channels.set(row.channel, credit)
-    credit.conversions += row.conversions
-    credit.value += row.value
-    if (row.position > 0) (credit.positions ??= []).push(row)
-  }
-  const credits = new Map<string, ChannelCredit[]>()
-  for (const [model, channels] of byModel) {
-    credits.set(
-      model,
-      sortCredits(
-        [...channels].map(([channel, { conversions, value, positions }]) => ({
-          channel,
-          conversions,
-          value,
-          ...(positions === undefined
-            ? {}
-            : {
-                positions: positions
-                  .sort((a, b) => a.position - b.position)
-                  .map((entry) => ({ position: entry.position, conversions: entry.conversions, value: entry.value })),
-              }),
-        })),
-      ),
-    )
-  }
-  return { totals, credits }
-}
-
 /** Parses `models=a,b`: every name must be a model; the default is all of them. */
 function parseModels(raw: string | undefined): AttributionModel[] {
   if (raw === undefined || raw.trim() === '') return [...attributionModels]
@@ -159,9 +100,9 @@ function parseModels(raw: string | undefined): AttributionModel[] {
  * `GET /v1/attribution`: the journeys that ended in a range through one or more attribution models, with each channel's
  * ad spend joined (CPA, ROAS, ROMI). The models are `queries/models/attribution.ts`, the same code as `omnistitch
  * attribution`: for stored journeys over whole days their credits and Markov transitions are worked out in the engine
- * from the daily path aggregate (`attribution-credits-days.sql`, `attribution-markov-days.sql`; tested equal), for any
- * other request on the paths (`attribution-paths.sql`, or `attribution-journey-paths.sql` for journeys built for the
- * request's conversion types and lookback window). Time decay weighs touches by their age in days and so runs in SQL
+ * from the daily path aggregate (`attribution-engine.ts`; tested equal), for any other request on the paths
+ * (`attribution-paths.sql`, or `attribution-journey-paths.sql` for journeys built for the request's conversion types
+ * and lookback window). Time decay weighs touches by their age in days and so runs in SQL
  * (`attribution-time-decay.sql`); spend is `ad-spend.sql`.
  */
 export function registerAttributionRoute(
@@ -316,12 +257,7 @@ export function registerAttributionRoute(
             )
           : Promise.resolve([]),
         asStored && range.wholeDays
-          ? creditsInEngine(store, settings, models, options, {
-              ...range.params,
-              group_by: groupBy,
-              channels,
-              collapse_repeats: options.collapseRepeats === true ? 1 : 0,
-            })
+          ? attributionInEngine(store, settings, models, options, { ...range.params, group_by: groupBy, channels })
           : creditsOfPaths(
               store,
               settings,
@@ -343,7 +279,11 @@ export function registerAttributionRoute(
         spend: spendRows.reduce((sum, row) => sum + row.spend, 0),
         models: models.map((model) => ({
           model,
-          channels: withCosts(model === 'time_decay' ? decayRows : answer.creditsOf(model), spend, totals.conversions),
+          channels: withCosts(
+            model === 'time_decay' ? decayRows : answer.run(model).channels,
+            spend,
+            totals.conversions,
+          ),
         })),
       }
       const format = requestedFormat(request)
@@ -356,67 +296,6 @@ export function registerAttributionRoute(
   )
 }
 
-interface Credits {
-  readonly totals: { readonly journeys: number; readonly conversions: number; readonly value: number }
-  readonly creditsOf: (model: AttributionModel) => ChannelCredit[]
-}
-
-const defaultPositionWeights = [0.4, 0.2, 0.4] as const
-
-/**
- * For stored journeys over whole days: the engine works out the credits (attribution-credits-days.sql) and the Markov
- * chain's transitions (attribution-markov-days.sql) from the daily path aggregate, so the paths (10^5 of them on a few
- * million events) never leave it; the chain is solved here.
- */
-async function creditsInEngine(
-  store: Store,
-  settings: Record<string, string | number>,
-  models: readonly AttributionModel[],
-  options: AttributionOptions,
-  pathParams: Record<string, unknown>,
-): Promise<Credits> {
-  const [first, middle, last] = options.positionWeights ?? defaultPositionWeights
-  const order = options.order ?? 1
-  const [creditRows, transitionRows] = await Promise.all([
-    queryRows<CreditRow>(
-      store,
-      creditsSql,
-      {
-        ...pathParams,
-        models: models.filter((model) => model !== 'markov' && model !== 'time_decay'),
-        direct: options.directChannels ?? ['direct'],
-        first,
-        middle,
-        last,
-      },
-      settings,
-    ),
-    models.includes('markov')
-      ? queryRows<{ from_state: string[]; to_state: string[]; journeys: number; conversions: number; nulls: number }>(
-          store,
-          markovSql,
-          { ...pathParams, order },
-          settings,
-        )
-      : Promise.resolve([]),
-  ])
-  const { totals, credits } = readCreditRows(creditRows)
-  return {
-    totals,
-    creditsOf(model) {
-      if (model !== 'markov') return credits.get(model) ?? []
-      const transitions: MarkovTransition[] = transitionRows.map((row) => ({
-        from: row.from_state,
-        to: row.to_state,
-        journeys: row.journeys,
-        conversions: row.conversions,
-        nulls: row.nulls,
-      }))
-      return markovAttribution(markovChainOf(transitions), order, totals).channels
-    },
-  }
-}
-
 /** Otherwise the journeys' paths are read and the models run here (queries/models/attribution.ts). */
 async function creditsOfPaths(
   store: Store,
@@ -424,7 +303,7 @@ async function creditsOfPaths(
   options: AttributionOptions,
   sql: string,
   params: Record<string, unknown>,
-): Promise<Credits> {
+): Promise<Attribution> {
   const rows = await queryRows<{ path: string[]; conversions: number; value: number; nulls: number }>(
     store,
     sql,
@@ -443,7 +322,7 @@ async function creditsOfPaths(
       conversions: paths.reduce((sum, path) => sum + path.conversions, 0),
       value: paths.reduce((sum, path) => sum + path.value, 0),
     },
-    creditsOf: (model) => attribute(paths, model, options).channels,
+    run: (model) => attribute(paths, model, options),
   }
 }
 

@@ -8,14 +8,8 @@ import { formatDateTime64 } from '../runtime/clickhouse-values.ts'
 import type { CapturedEvent } from '../schemas/capture-events.ts'
 import { storeEvents } from '../test/api-fixture.ts'
 import { openTestStore, testHasher, testLogger } from '../test/helpers.ts'
-import { readCreditRows } from './attribution-route.ts'
-import {
-  attribute,
-  attributionModels,
-  markovAttribution,
-  markovChainOf,
-  type ChannelCredit,
-} from './models/attribution.ts'
+import { attributionInEngine } from './attribution-engine.ts'
+import { attribute, attributionModels, type ChannelCredit } from './models/attribution.ts'
 import type { PathCount } from './models/paths.ts'
 import { loadSql } from './sql-files.ts'
 
@@ -152,8 +146,8 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
     }
   })
 
-  it('attribution-credits-days and attribution-markov-days: the models of attribution.ts on the paths of the events', async () => {
-    const engineModels = attributionModels.filter((model) => model !== 'markov' && model !== 'time_decay')
+  it('attribution-days and attribution-shapley-ordered-days: the models of attribution.ts on the paths of the events', async () => {
+    const engineModels = attributionModels.filter((model) => model !== 'time_decay')
     const positionWeights = [0.3, 0.5, 0.2] as const
     const directChannels = ['web'] // the simulator has no "direct"; web stands in for it
     let compared = 0
@@ -161,7 +155,6 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
       for (const group_by of ['channel', 'channel_source', 'channel_campaign']) {
         for (const channels of [[], ['email', 'web', 'store']]) {
           for (const collapse of [false, true]) {
-            const label = `${group_by} ${channels.join(',')} collapse=${collapse} ${JSON.stringify(range)}`
             const pathParams = { ...range, group_by, channels }
             const paths: PathCount[] = (
               await queryRows<{ path: string[]; conversions: number; value: number; nulls: number }>(
@@ -170,58 +163,35 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
                 pathParams,
               )
             ).map((row) => ({ channels: row.path, conversions: row.conversions, value: row.value, nulls: row.nulls }))
-            expect(paths.length, label).toBeGreaterThan(10)
-            const options = { collapseRepeats: collapse, positionWeights, directChannels }
-            const engineParams = { ...pathParams, collapse_repeats: collapse ? 1 : 0 }
-            const { totals, credits } = readCreditRows(
-              await queryRows(store, loadSql('attribution-credits-days'), {
-                ...engineParams,
-                models: engineModels,
-                direct: directChannels,
-                first: positionWeights[0],
-                middle: positionWeights[1],
-                last: positionWeights[2],
-              }),
-            )
-            expect(totals.journeys, label).toBe(paths.reduce((sum, path) => sum + path.conversions + path.nulls, 0))
-            expect(totals.conversions, label).toBe(paths.reduce((sum, path) => sum + path.conversions, 0))
-            expect(totals.value, label).toBeCloseTo(
-              paths.reduce((sum, path) => sum + path.value, 0),
-              6,
-            )
-            for (const model of engineModels) {
-              expectSameCredits(
-                credits.get(model) ?? [],
-                attribute(paths, model, options).channels,
-                `${model} ${label}`,
-              )
-            }
             for (const order of [1, 2, 3]) {
-              const transitions = await queryRows<Record<string, never>>(store, loadSql('attribution-markov-days'), {
-                ...engineParams,
-                order,
-              })
-              const chain = markovChainOf(
-                transitions.map((row: Record<string, unknown>) => ({
-                  from: row.from_state as string[],
-                  to: row.to_state as string[],
-                  journeys: row.journeys as number,
-                  conversions: row.conversions as number,
-                  nulls: row.nulls as number,
-                })),
+              const label = `${group_by} ${channels.join(',')} collapse=${collapse} order=${order} ${JSON.stringify(range)}`
+              expect(paths.length, label).toBeGreaterThan(10)
+              const options = { collapseRepeats: collapse, positionWeights, directChannels, order }
+              const engine = await attributionInEngine(store, {}, engineModels, options, pathParams)
+              expect(engine.totals.journeys, label).toBe(
+                paths.reduce((sum, path) => sum + path.conversions + path.nulls, 0),
               )
-              const expected = attribute(paths, 'markov', { ...options, order })
-              const actual = markovAttribution(chain, order, totals)
-              expect(actual.markov?.states, `markov ${order} ${label}`).toBe(expected.markov?.states)
-              expect(actual.markov?.conversionProbability).toBeCloseTo(expected.markov?.conversionProbability ?? -1, 9)
-              expectSameCredits(actual.channels, expected.channels, `markov ${order} ${label}`)
+              expect(engine.totals.conversions, label).toBe(paths.reduce((sum, path) => sum + path.conversions, 0))
+              expect(engine.totals.value, label).toBeCloseTo(
+                paths.reduce((sum, path) => sum + path.value, 0),
+                6,
+              )
+              for (const model of engineModels) {
+                const [actual, expected] = [engine.run(model), attribute(paths, model, options)]
+                expectSameCredits(actual.channels, expected.channels, `${model} ${label}`)
+                expect(actual.markov?.states, `${model} ${label}`).toBe(expected.markov?.states)
+                expect(actual.markov?.conversionProbability ?? 0).toBeCloseTo(
+                  expected.markov?.conversionProbability ?? 0,
+                  9,
+                )
+              }
+              compared += 1
             }
-            compared += 1
           }
         }
       }
     }
-    expect(compared).toBe(24)
+    expect(compared).toBe(72)
   })
 
   it('funnel, over every channel and one, with unused steps', async () => {

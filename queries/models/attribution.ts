@@ -138,16 +138,17 @@ function creditByPath(paths: readonly PathCount[], weightsOf: (path: PathCount) 
       value.set(channel, (value.get(channel) ?? 0) + weight * path.value)
     }
   }
-  return sortCredits(
-    [...conversions].map(([channel, n]) => ({ channel, conversions: n, value: value.get(channel) ?? 0 })),
-  )
+  return credited([...conversions].map(([channel, n]) => ({ channel, conversions: n, value: value.get(channel) ?? 0 })))
 }
 
-/** Credits in the order results list them: most conversions first, then most value, then by name. */
-export function sortCredits(credits: ChannelCredit[]): ChannelCredit[] {
-  return credits.sort(
-    (a, b) => b.conversions - a.conversions || b.value - a.value || a.channel.localeCompare(b.channel),
-  )
+/**
+ * Credits as results list them: only channels with some credit (a weight of 0, such as a middle share of 0 in
+ * position-based, lists none), most conversions first, then most value, then by name.
+ */
+export function credited(credits: ChannelCredit[]): ChannelCredit[] {
+  return credits
+    .filter((credit) => credit.conversions > 0 || credit.value > 0)
+    .sort((a, b) => b.conversions - a.conversions || b.value - a.value || a.channel.localeCompare(b.channel))
 }
 
 /**
@@ -188,7 +189,7 @@ function shapleyOrdered(paths: readonly PathCount[]): ChannelCredit[] {
       }
     }
   }
-  return sortCredits(
+  return credited(
     [...byPosition].map(([channel, credit]) => {
       const positions = [...credit].sort(([a], [b]) => a - b).map(([position, entry]) => ({ position, ...entry }))
       return {
@@ -429,7 +430,7 @@ export function markovAttribution(
   })
   return {
     model: 'markov',
-    channels: sortCredits(credits.filter((credit) => credit.conversions > 0 || credit.value > 0)),
+    channels: credited(credits),
     markov: { order, conversionProbability: base, states: chain.states.length, removalEffects },
   }
 }
