@@ -25,6 +25,7 @@ export const derivedViews = [
   'journey_path_days',
   'person_channels',
   'funnel_events',
+  'customer_values',
 ] as const
 
 export interface ResolutionRun {

@@ -99,7 +99,7 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
     expect(counts?.funnel).toBeGreaterThan(50)
   })
 
-  for (const name of ['channel-stats', 'channel-transitions', 'channel-switchers']) {
+  for (const name of ['channel-stats', 'channel-transitions', 'channel-switchers', 'ltv-historical']) {
     it(`${name}`, async () => {
       for (const range of ranges) {
         const { events, aggregated } = await both(name, range)

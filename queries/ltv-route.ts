@@ -12,7 +12,7 @@ import {
   type Fit,
   type GammaGammaParameters,
 } from './models/ltv.ts'
-import { loadSql } from './sql-files.ts'
+import { loadRangeSql, loadSql } from './sql-files.ts'
 import {
   formatProperty,
   rangeAndFormatQuerystring,
@@ -23,7 +23,7 @@ import {
 } from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
-const historicalSql = loadSql('ltv-historical')
+const historicalSql = loadRangeSql('ltv-historical')
 
 interface LtvSegment {
   dimension: string
@@ -48,7 +48,7 @@ const ltvColumns: readonly TableColumn<LtvSegment>[] = [
 /**
  * `GET /v1/ltv`: historical customer value of the customers whose first purchase fell in the range, within 30, 90, 180
  * and 365 days of it, gross and net of returns, by first-purchase cohort, acquisition channel and number of channels
- * used. SQL: `queries/sql/ltv-historical.sql`. Predictive LTV is `GET /v1/ltv/predictive`.
+ * used. SQL: `queries/sql/ltv-historical.sql` (`-days.sql` for whole days). Predictive LTV is `GET /v1/ltv/predictive`.
  */
 export function registerLtvRoute(app: FastifyInstance, store: Store, settings: Record<string, string | number>): void {
   app.get<{ Querystring: { from?: string; to?: string; format?: TableFormat } }>(
@@ -64,7 +64,7 @@ export function registerLtvRoute(app: FastifyInstance, store: Store, settings: R
     },
     async (request, reply) => {
       const range = timeRangeOf(request.query)
-      const segments = await queryRows<LtvSegment>(store, historicalSql, range.params, settings)
+      const segments = await queryRows<LtvSegment>(store, historicalSql.for(range), range.params, settings)
       const format = requestedFormat(request)
       if (format !== 'json') return sendTable(reply, format, ltvColumns, segments)
       return { from: range.from, to: range.to, segments }
