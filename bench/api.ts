@@ -2,7 +2,7 @@
 // loader's TabSeparated lines, through the store's insert path), identities are resolved and the derived views built,
 // then each endpoint is called repeatedly through the real server (fastify inject: no network in the way), and, in
 // the same run, its bare SQL is run with the same parameters. The last line printed is one JSON object.
-//   npm run bench:api -- [--events 10000000] [--days 180] [--runs 15] [--only person,ltv] [--data-dir DIR]
+//   npm run bench:api -- [--events 10000000] [--days 180] [--runs 30] [--only person,ltv] [--data-dir DIR]
 // --data-dir keeps the loaded store in DIR and uses it again on the next run with the same events and days (loading
 // 10 M events takes minutes); --only times those endpoints alone.
 import fs from 'node:fs'
@@ -28,7 +28,7 @@ const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '10000000' },
     days: { type: 'string', default: '180' },
-    runs: { type: 'string', default: '15' },
+    runs: { type: 'string', default: '30' },
     only: { type: 'string' },
     'data-dir': { type: 'string' },
   },
@@ -191,31 +191,33 @@ const sqlFor = (name: string) =>
 const sql = (name: string, params: Record<string, unknown>) => () => queryRows(store, sqlFor(name), params, settings)
 const personId = someone === undefined ? '' : someone.identifier.replace(/^customer_id:/, 'customer:')
 
+/** The SQL of /v1/attribution over the bench's range with default settings, with or without the models of their own. */
+function attributionSql(allModels: boolean): () => Promise<unknown> {
+  const paths = { ...range, group_by: 'channel', channels: [], collapse_repeats: 0 }
+  return async () => {
+    await queryRows(store, journeySettingsSql, {}, settings)
+    await Promise.all([
+      sql('attribution-days', { ...paths, order: 1, direct: ['direct'], first: 0.4, middle: 0.2, last: 0.4 })(),
+      sql('ad-spend', { ...range, group_by: 'channel' })(),
+      ...(allModels
+        ? [
+            sql('attribution-shapley-ordered-days', paths)(),
+            sql('attribution-time-decay-days', { ...paths, half_life_days: 7 })(),
+          ]
+        : []),
+    ])
+  }
+}
+
 /** Each endpoint: its URL, and the SQL it runs, run the way it runs them (together). */
 const endpoints: Record<string, { url: string; sql: (() => Promise<unknown>)[] }> = {
   attribution: {
     url: `/v1/attribution?${query}&models=last_touch,linear,markov,shapley`,
     // The journey settings, then the rest together: the models and the Markov chain worked out in the engine, spend.
-    sql: [
-      async () => {
-        await queryRows(store, journeySettingsSql, {}, settings)
-        await Promise.all([
-          sql('attribution-days', {
-            ...range,
-            group_by: 'channel',
-            channels: [],
-            collapse_repeats: 0,
-            order: 1,
-            direct: ['direct'],
-            first: 0.4,
-            middle: 0.2,
-            last: 0.4,
-          })(),
-          sql('ad-spend', { ...range, group_by: 'channel' })(),
-        ])
-      },
-    ],
+    sql: [attributionSql(false)],
   },
+  // A request without `models`: all nine, time decay and ordered Shapley included.
+  attribution_all_models: { url: `/v1/attribution?${query}`, sql: [attributionSql(true)] },
   channel_switch: {
     url: `/v1/channel-switch?${query}`,
     sql: [

@@ -23,6 +23,7 @@ export const derivedViews = [
   'conversion_days',
   'channel_transition_days',
   'journey_path_days',
+  'conversion_touch_ages',
   'person_channels',
   'funnel_events',
   'customer_values',

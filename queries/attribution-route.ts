@@ -10,13 +10,13 @@ import {
 } from './models/attribution.ts'
 import type { PathCount } from './models/paths.ts'
 import { attributionInEngine, type Attribution } from './attribution-engine.ts'
-import { loadSql } from './sql-files.ts'
+import { loadRangeSql, loadSql } from './sql-files.ts'
 import { formatProperty, requestedFormat, sendTable, type TableColumn, type TableFormat } from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 const pathsSql = loadSql('attribution-paths')
 const journeyPathsSql = loadSql('attribution-journey-paths')
-const timeDecaySql = loadSql('attribution-time-decay')
+const timeDecaySql = loadRangeSql('attribution-time-decay')
 const spendSql = loadSql('ad-spend')
 export const journeySettingsSql =
   'SELECT argMax(conversion_types, updated_at) AS conversion_types, argMax(lookback_days, updated_at) AS lookback_days ' +
@@ -247,9 +247,10 @@ export function registerAttributionRoute(
         models.includes('time_decay')
           ? queryRows<ChannelCredit>(
               store,
-              timeDecaySql,
+              // The stored journeys over whole days: from conversion_touch_ages; otherwise cut from the touches.
+              timeDecaySql.for({ wholeDays: asStored && range.wholeDays }),
               {
-                ...journeyParams,
+                ...(asStored && range.wholeDays ? { ...range.params, group_by: groupBy, channels } : journeyParams),
                 half_life_days: query.half_life ?? 7,
                 collapse_repeats: query.collapse_repeats === true ? 1 : 0,
               },

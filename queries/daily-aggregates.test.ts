@@ -9,6 +9,7 @@ import type { CapturedEvent } from '../schemas/capture-events.ts'
 import { storeEvents } from '../test/api-fixture.ts'
 import { openTestStore, testHasher, testLogger } from '../test/helpers.ts'
 import { attributionInEngine } from './attribution-engine.ts'
+import { journeySettingsSql } from './attribution-route.ts'
 import { attribute, attributionModels, type ChannelCredit } from './models/attribution.ts'
 import type { PathCount } from './models/paths.ts'
 import { loadSql } from './sql-files.ts'
@@ -192,6 +193,37 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
       }
     }
     expect(compared).toBe(72)
+  })
+
+  it('attribution-time-decay-days answers as attribution-time-decay with the stored journey settings', async () => {
+    const [stored] = await queryRows<{ conversion_types: string[]; lookback_days: number }>(store, journeySettingsSql)
+    expect(stored?.conversion_types.length).toBeGreaterThan(0)
+    const cut = {
+      conversion_types: stored?.conversion_types ?? [],
+      lookback_seconds: Math.round((stored?.lookback_days ?? 0) * 86_400),
+    }
+    let compared = 0
+    for (const range of ranges.slice(0, 2)) {
+      for (const group_by of ['channel', 'channel_source', 'channel_campaign']) {
+        for (const channels of [[], ['email', 'web', 'store']]) {
+          for (const [half_life_days, collapse_repeats] of [
+            [7, 0],
+            [2.5, 1],
+          ]) {
+            const params = { ...range, group_by, channels, half_life_days, collapse_repeats }
+            const label = JSON.stringify(params)
+            const [events, aggregated] = await Promise.all([
+              queryRows<ChannelCredit>(store, loadSql('attribution-time-decay'), { ...params, ...cut }),
+              queryRows<ChannelCredit>(store, loadSql('attribution-time-decay-days'), params),
+            ])
+            expect(events.length, label).toBeGreaterThan(0)
+            expectSameCredits(aggregated, events, label)
+            compared += 1
+          }
+        }
+      }
+    }
+    expect(compared).toBe(24)
   })
 
   it('funnel, over every channel and one, with unused steps', async () => {
