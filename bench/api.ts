@@ -197,14 +197,17 @@ function attributionSql(allModels: boolean): () => Promise<unknown> {
   return async () => {
     await queryRows(store, journeySettingsSql, {}, settings)
     await Promise.all([
-      sql('attribution-days', { ...paths, order: 1, direct: ['direct'], first: 0.4, middle: 0.2, last: 0.4 })(),
+      sql('attribution-days', {
+        ...paths,
+        order: 1,
+        direct: ['direct'],
+        first: 0.4,
+        middle: 0.2,
+        last: 0.4,
+        ordered: allModels ? 1 : 0,
+      })(),
       sql('ad-spend', { ...range, group_by: 'channel' })(),
-      ...(allModels
-        ? [
-            sql('attribution-shapley-ordered-days', paths)(),
-            sql('attribution-time-decay-days', { ...paths, half_life_days: 7 })(),
-          ]
-        : []),
+      ...(allModels ? [sql('attribution-time-decay-days', { ...paths, half_life_days: 7 })()] : []),
     ])
   }
 }

@@ -10,10 +10,10 @@ import {
 import { loadSql } from './sql-files.ts'
 
 const attributionSql = loadSql('attribution-days')
-const orderedShapleySql = loadSql('attribution-shapley-ordered-days')
 
 /** The models attribution-days.sql credits, by their column prefix there. */
 const summedModels = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'shapley'] as const
+/** Ordered Shapley: credited per step and position. */
 type SummedModel = (typeof summedModels)[number]
 
 /** A row of attribution-days.sql: a transition of the Markov chain, with the credits of the step it entered. */
@@ -21,11 +21,12 @@ type TransitionRow = {
   from_state: string[]
   to_state: string[]
   step: string
+  position: number
   journeys: number
   conversions: number
   value: number
   nulls: number
-} & Record<`${SummedModel}_conversions` | `${SummedModel}_value`, number>
+} & Record<`${SummedModel | 'shapley_ordered'}_conversions` | `${SummedModel | 'shapley_ordered'}_value`, number>
 
 /** What the models need to answer: the journeys' totals and each model's credits. */
 export interface Attribution {
@@ -38,8 +39,8 @@ const defaultPositionWeights = [0.4, 0.2, 0.4] as const
 
 /**
  * The attribution of the stored journeys that ended in a range of whole days, worked out in the engine from the daily
- * path aggregate (`attribution-days.sql`: the Markov chain's transitions with each model's credit of the steps; and
- * `attribution-shapley-ordered-days.sql` when ordered Shapley is asked for), so that the paths (10^5 of them on a few
+ * path aggregate (`attribution-days.sql`: the Markov chain's transitions with each model's credit of the steps, split
+ * by position when ordered Shapley is asked for), so that the paths (10^5 of them on a few
  * million events) never leave it; the chain is solved here. The same credits as `attribute` on the paths (tested).
  * `pathParams`: from, to, group_by, channels. Time decay is not here: it needs the touches' ages.
  */
@@ -53,22 +54,20 @@ export async function attributionInEngine(
   const [first, middle, last] = options.positionWeights ?? defaultPositionWeights
   const order = options.order ?? 1
   const paths = { ...pathParams, collapse_repeats: options.collapseRepeats === true ? 1 : 0 }
-  const [rows, orderedRows] = await Promise.all([
-    queryRows<TransitionRow>(
-      store,
-      attributionSql,
-      { ...paths, order, direct: options.directChannels ?? ['direct'], first, middle, last },
-      settings,
-    ),
-    models.includes('shapley_ordered')
-      ? queryRows<{ step: string; position: number; conversions: number; value: number }>(
-          store,
-          orderedShapleySql,
-          paths,
-          settings,
-        )
-      : Promise.resolve([]),
-  ])
+  const rows = await queryRows<TransitionRow>(
+    store,
+    attributionSql,
+    {
+      ...paths,
+      order,
+      direct: options.directChannels ?? ['direct'],
+      first,
+      middle,
+      last,
+      ordered: models.includes('shapley_ordered') ? 1 : 0,
+    },
+    settings,
+  )
   const totals = { journeys: 0, conversions: 0, value: 0 }
   const byModel = new Map<SummedModel, Map<string, { conversions: number; value: number }>>(
     summedModels.map((model) => [model, new Map()]),
@@ -88,11 +87,17 @@ export async function attributionInEngine(
       channels.set(row.step, credit)
     }
   }
-  const orderedShapley = new Map<string, { position: number; conversions: number; value: number }[]>()
-  for (const row of orderedRows) {
-    const positions = orderedShapley.get(row.step) ?? []
-    positions.push({ position: row.position, conversions: row.conversions, value: row.value })
+  // Ordered Shapley: per step, its credit by position (rows split by the state left add up).
+  const orderedShapley = new Map<string, Map<number, { conversions: number; value: number }>>()
+  for (const row of rows) {
+    if (row.position === 0 || row.to_state.length === 0) continue
+    if (row.shapley_ordered_conversions <= 0 && row.shapley_ordered_value <= 0) continue
+    const positions = orderedShapley.get(row.step) ?? new Map<number, { conversions: number; value: number }>()
     orderedShapley.set(row.step, positions)
+    const entry = positions.get(row.position) ?? { conversions: 0, value: 0 }
+    entry.conversions += row.shapley_ordered_conversions
+    entry.value += row.shapley_ordered_value
+    positions.set(row.position, entry)
   }
   return {
     totals,
@@ -108,8 +113,10 @@ export async function attributionInEngine(
         return markovAttribution(markovChainOf(transitions), order, totals)
       }
       if (model === 'shapley_ordered') {
-        const channels = [...orderedShapley].map(([channel, positions]) => {
-          positions.sort((a, b) => a.position - b.position)
+        const channels = [...orderedShapley].map(([channel, byPosition]) => {
+          const positions = [...byPosition]
+            .sort(([a], [b]) => a - b)
+            .map(([position, entry]) => ({ position, ...entry }))
           return {
             channel,
             conversions: positions.reduce((sum, entry) => sum + entry.conversions, 0),

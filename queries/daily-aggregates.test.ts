@@ -147,7 +147,7 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
     }
   })
 
-  it('attribution-days and attribution-shapley-ordered-days: the models of attribution.ts on the paths of the events', async () => {
+  it('attribution-days: the models of attribution.ts on the paths of the events', async () => {
     const engineModels = attributionModels.filter((model) => model !== 'time_decay')
     const positionWeights = [0.3, 0.5, 0.2] as const
     const directChannels = ['web'] // the simulator has no "direct"; web stands in for it
@@ -168,7 +168,9 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
               const label = `${group_by} ${channels.join(',')} collapse=${collapse} order=${order} ${JSON.stringify(range)}`
               expect(paths.length, label).toBeGreaterThan(10)
               const options = { collapseRepeats: collapse, positionWeights, directChannels, order }
-              const engine = await attributionInEngine(store, {}, engineModels, options, pathParams)
+              // Without ordered Shapley the engine does not split its rows by position: order 2 runs that way.
+              const models = order === 2 ? engineModels.filter((model) => model !== 'shapley_ordered') : engineModels
+              const engine = await attributionInEngine(store, {}, models, options, pathParams)
               expect(engine.totals.journeys, label).toBe(
                 paths.reduce((sum, path) => sum + path.conversions + path.nulls, 0),
               )
@@ -177,7 +179,7 @@ describe('daily aggregates answer as the events do, for ranges of whole days', (
                 paths.reduce((sum, path) => sum + path.value, 0),
                 6,
               )
-              for (const model of engineModels) {
+              for (const model of models) {
                 const [actual, expected] = [engine.run(model), attribute(paths, model, options)]
                 expectSameCredits(actual.channels, expected.channels, `${model} ${label}`)
                 expect(actual.markov?.states, `${model} ${label}`).toBe(expected.markov?.states)

@@ -6,12 +6,16 @@
 -- stepped from from_state to it (journeys), and credits the step entered (step) under each model: first touch, last
 -- touch, last non-direct (the last step not in direct, or the first when every later one is), linear, position-based
 -- (first/middle/last shares; with two steps the middle share goes to the ends in proportion to theirs) and Shapley
--- over channel sets (each channel of a journey's set gets 1/|set|), conversions and value each. With an empty
--- to_state it counts how the journeys that ended in from_state ended: conversions, value, nulls (not converted); their
--- sums are the totals. A path keeps only the steps in channels (when not empty), with repeats in a row collapsed when
--- collapse_repeats is 1; a journey left with no step is not counted. from and to must be UTC midnights.
+-- over channel sets (each channel of a journey's set gets 1/|set|), conversions and value each; with ordered = 1 the
+-- rows are also split by the position (1 = the first step) of the step entered and carry ordered Shapley's credit
+-- (the channel's 1/|set| split evenly over the positions it holds); otherwise position is 0 and those columns are
+-- not read. With an empty to_state it counts how the journeys that ended in from_state ended: conversions, value,
+-- nulls (not converted); their sums are the totals. A path keeps only the steps in channels (when not empty), with
+-- repeats in a row collapsed when collapse_repeats is 1; a journey left with no step is not counted. from and to must
+-- be UTC midnights.
 -- Parameters: database (Identifier), from and to (DateTime64(3), UTC), group_by (String), channels (Array(String)),
--- collapse_repeats (UInt8), order (UInt8), direct (Array(String)), first, middle and last (Float64, adding up to 1).
+-- collapse_repeats (UInt8), order (UInt8), direct (Array(String)), first, middle and last (Float64, adding up to 1),
+-- ordered (UInt8).
 WITH
     -- The position-based share of the step at `at` of a path of n steps.
     multiIf(n = 1, 1,
@@ -24,6 +28,7 @@ SELECT
     if(step_0 = '', [], arrayFilter(step -> step != '', arraySlice([step_2, step_1, step_0], 4 - {order:UInt8})))
         AS to_state,
     step_0 AS step,
+    position,
     sumIf(path_conversions + path_nulls, step_0 != '') AS journeys,
     sumIf(path_conversions, step_0 = '') AS conversions,
     sumIf(path_value, step_0 = '') AS value,
@@ -39,7 +44,9 @@ SELECT
     sumIf(path_conversions * position_weight, at <= n) AS position_based_conversions,
     sumIf(path_value * position_weight, at <= n) AS position_based_value,
     sumIf(path_conversions / size, at <= n AND occurrence = 1) AS shapley_conversions,
-    sumIf(path_value / size, at <= n AND occurrence = 1) AS shapley_value
+    sumIf(path_value / size, at <= n AND occurrence = 1) AS shapley_value,
+    sumIf(path_conversions / size / (occurrence + after - 1), at <= n) AS shapley_ordered_conversions,
+    sumIf(path_value / size / (occurrence + after - 1), at <= n) AS shapley_ordered_value
 FROM
 (
     -- The path with an empty step appended for its end, and three copies shifted by one, two and three steps: the
@@ -79,9 +86,12 @@ ARRAY JOIN
     behind_3 AS back_3,
     arrayEnumerate(ahead) AS at,
     -- 1 where a step occurs for the first time in its path: Shapley credits each channel of the set once.
-    arrayEnumerateUniq(ahead) AS occurrence
+    arrayEnumerateUniq(ahead) AS occurrence,
+    -- How often the step occurs in its path is its occurrences up to it plus those after it, counted from the end.
+    if({ordered:UInt8} = 1, arrayReverse(arrayEnumerateUniq(arrayReverse(ahead))), arrayEnumerateUniq(ahead)) AS after
 GROUP BY
     if({order:UInt8} >= 3, back_3, '') AS step_3,
     if({order:UInt8} >= 2, back_2, '') AS step_2,
     back_1 AS step_1,
-    step AS step_0
+    step AS step_0,
+    if({ordered:UInt8} = 1, at, 0) AS position
