@@ -77,6 +77,29 @@ describe('TabSeparated inserts against the real ClickHouse engine', () => {
     ])
   })
 
+  it('answers the next query with its own rows after a query that failed once it had written output', async () => {
+    // chDB hands what a failed statement had written to the next one (seen with chdb 3.4); the store flushes it.
+    await expect(
+      queryRows(store, 'SELECT throwIf(number = 900000) AS x, toString(number) AS s FROM numbers(2000000)'),
+    ).rejects.toThrow(/throwIf|non-zero/)
+    expect(await queryRows(store, 'SELECT number FROM numbers(3)')).toEqual([
+      { number: 0 },
+      { number: 1 },
+      { number: 2 },
+    ])
+    await expect(
+      store.client.command({ query: 'SELECT throwIf(number = 900000) FROM numbers(2000000) FORMAT TabSeparated' }),
+    ).rejects.toThrow(/throwIf|non-zero/)
+    expect(await queryRows(store, 'SELECT 7 AS seven')).toEqual([{ seven: 7 }])
+    // Also when the next query was sent while the failing one ran (two requests at once).
+    const [failed, next] = await Promise.allSettled([
+      queryRows(store, 'SELECT throwIf(number = 900000) AS x, toString(number) AS s FROM numbers(2000000)'),
+      queryRows(store, 'SELECT 8 AS eight'),
+    ])
+    expect(failed.status).toBe('rejected')
+    expect(next).toEqual({ status: 'fulfilled', value: [{ eight: 8 }] })
+  })
+
   it('clears what a crashed process left in the spool when a store opens', async () => {
     if (spoolRoot === undefined) return // server mode spools nothing
     const leftover = path.join(spoolRoot, 'crashed-process')

@@ -6,6 +6,9 @@ import { createClient, parseError, type ClickHouseClient, type ClickHouseSetting
 import {
   ChdbConnection,
   type ConnBaseQueryParams,
+  type ConnCommandResult,
+  type ConnExecParams,
+  type ConnExecResult,
   type ConnInsertParams,
   type ConnInsertResult,
   type ConnQueryResult,
@@ -73,6 +76,40 @@ class EmbeddedConnection extends ChdbConnection {
    * resolver in the same process. Here they go into the query's own SETTINGS clause and hold for it alone.
    */
   override async query(params: ConnBaseQueryParams): Promise<ConnQueryResult<Readable>> {
+    return this.inTurn(() => this.queryWithSettings(params))
+  }
+
+  override async command(params: ConnBaseQueryParams): Promise<ConnCommandResult> {
+    return this.inTurn(() => super.command(params))
+  }
+
+  override async exec(params: ConnExecParams<Readable>): Promise<ConnExecResult<Readable>> {
+    return this.inTurn(() => super.exec(params))
+  }
+
+  /**
+   * chDB keeps the output a statement wrote before it failed (a query that throws after its first blocks, as one
+   * stopped by a limit midway would) and hands it out in front of the next statement's result: that one then
+   * fails to parse, or, in a format without framing, carries rows that are not its own. Seen with chdb 3.4 (docs/
+   * ARCHITECTURE.md D29). So statements run one at a time here (the engine runs them one at a time anyway), and after
+   * a failure a throwaway statement takes the leftover before the next one starts.
+   */
+  private inTurn<T>(run: () => Promise<T>): Promise<T> {
+    const turn = this.lastTurn.then(async () => {
+      try {
+        return await run()
+      } catch (error) {
+        await this.chdb.queryAsync('SELECT 1 FORMAT TabSeparated').catch(() => undefined)
+        throw error
+      }
+    })
+    this.lastTurn = turn.catch(() => undefined)
+    return turn
+  }
+
+  private lastTurn: Promise<unknown> = Promise.resolve()
+
+  private async queryWithSettings(params: ConnBaseQueryParams): Promise<ConnQueryResult<Readable>> {
     const settings = Object.entries(params.clickhouse_settings ?? {}).filter(
       ([name, value]) => value !== undefined && !httpOnlySettings.has(name) && /^\w+$/.test(name),
     )
@@ -89,6 +126,10 @@ class EmbeddedConnection extends ChdbConnection {
   }
 
   override async insert(params: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
+    return this.inTurn(() => this.insertFromFile(params))
+  }
+
+  private async insertFromFile(params: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
     const statement = tabSeparatedInsert.exec(params.query)
     const hasParams = params.query_params !== undefined && Object.keys(params.query_params).length > 0
     if (statement === null || hasParams || typeof params.values === 'string') return super.insert(params)
