@@ -13,7 +13,6 @@ const attributionSql = loadSql('attribution-days')
 
 /** The models attribution-days.sql credits, by their column prefix there. */
 const summedModels = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'shapley'] as const
-/** Ordered Shapley: credited per step and position. */
 type SummedModel = (typeof summedModels)[number]
 
 /** A row of attribution-days.sql: a transition of the Markov chain, with the credits of the step it entered. */
@@ -40,8 +39,8 @@ const defaultPositionWeights = [0.4, 0.2, 0.4] as const
 /**
  * The attribution of the stored journeys that ended in a range of whole days, worked out in the engine from the daily
  * path aggregate (`attribution-days.sql`: the Markov chain's transitions with each model's credit of the steps, split
- * by position when ordered Shapley is asked for), so that the paths (10^5 of them on a few
- * million events) never leave it; the chain is solved here. The same credits as `attribute` on the paths (tested).
+ * by position when ordered Shapley is asked for), so that the paths (10^5 of them on a few million events) never
+ * leave it; the chain is solved here. The same credits as `attribute` on the paths (tested).
  * `pathParams`: from, to, group_by, channels. Time decay is not here: it needs the touches' ages.
  */
 export async function attributionInEngine(
