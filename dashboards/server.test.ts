@@ -9,19 +9,27 @@ import { isLocalSession } from './server.ts'
 
 describe('a local session', () => {
   it('is a loopback peer that addressed the server by a loopback name', () => {
-    expect(isLocalSession('127.0.0.1', '127.0.0.1:8080')).toBe(true)
-    expect(isLocalSession('::1', '[::1]:8080')).toBe(true)
-    expect(isLocalSession('::ffff:127.0.0.1', 'LocalHost:8080')).toBe(true)
-    expect(isLocalSession('127.0.0.1', 'localhost')).toBe(true)
+    expect(isLocalSession('127.0.0.1', { host: '127.0.0.1:8080' })).toBe(true)
+    expect(isLocalSession('::1', { host: '[::1]:8080' })).toBe(true)
+    expect(isLocalSession('::ffff:127.0.0.1', { host: 'LocalHost:8080' })).toBe(true)
+    expect(isLocalSession('127.0.0.1', { host: 'localhost' })).toBe(true)
   })
 
   it('is not another machine, nor a page of another site whose name was rebound to 127.0.0.1', () => {
-    expect(isLocalSession('10.0.0.7', '127.0.0.1:8080')).toBe(false)
-    expect(isLocalSession('127.0.0.1', 'evil.example:8080')).toBe(false)
-    expect(isLocalSession('127.0.0.1', 'localhost.evil.example')).toBe(false)
-    expect(isLocalSession('127.0.0.1', '[::1].evil.example')).toBe(false)
-    expect(isLocalSession('127.0.0.1', undefined)).toBe(false)
-    expect(isLocalSession(undefined, '127.0.0.1')).toBe(false)
+    expect(isLocalSession('10.0.0.7', { host: '127.0.0.1:8080' })).toBe(false)
+    expect(isLocalSession('127.0.0.1', { host: 'evil.example:8080' })).toBe(false)
+    expect(isLocalSession('127.0.0.1', { host: 'localhost.evil.example' })).toBe(false)
+    expect(isLocalSession('127.0.0.1', { host: '[::1].evil.example' })).toBe(false)
+    expect(isLocalSession('127.0.0.1', {})).toBe(false)
+    expect(isLocalSession(undefined, { host: '127.0.0.1' })).toBe(false)
+  })
+
+  it('is not a visitor of a reverse proxy on this machine, whatever it says the client was', () => {
+    const host = '127.0.0.1:8080'
+    expect(isLocalSession('127.0.0.1', { host, 'x-forwarded-for': '127.0.0.1' })).toBe(false)
+    expect(isLocalSession('127.0.0.1', { host, 'x-forwarded-ssl': 'on' })).toBe(false)
+    expect(isLocalSession('::1', { host: '[::1]:8080', forwarded: 'for="[::1]"' })).toBe(false)
+    expect(isLocalSession('127.0.0.1', { host, 'user-agent': 'curl/8', 'x-request-id': 'a1' })).toBe(true)
   })
 
   it('is offered only by a server that listens on a loopback address', () => {
@@ -71,5 +79,32 @@ describe('GET /dashboard/session', () => {
       expect(response.body).not.toContain(testReaderKey)
       expect(response.json()).toMatchObject({ error: { code: 'OMNI_ERR_API_NOT_FOUND' } })
     }
+  })
+
+  it.each([
+    ['x-forwarded-for', '203.0.113.9'],
+    ['x-forwarded-host', '127.0.0.1:8080'],
+    ['x-forwarded-proto', 'https'],
+    ['x-forwarded-port', '443'],
+    ['forwarded', 'for=203.0.113.9;proto=https'],
+    ['x-real-ip', '203.0.113.9'],
+    ['x-client-ip', '203.0.113.9'],
+    ['x-cluster-client-ip', '203.0.113.9'],
+    ['cf-connecting-ip', '203.0.113.9'],
+    ['true-client-ip', '203.0.113.9'],
+    ['fastly-client-ip', '203.0.113.9'],
+    ['via', '1.1 proxy.example'],
+    // A proxy on this machine names itself: the header still says the request came through it.
+    ['x-forwarded-for', '127.0.0.1'],
+  ])('answers 404 to a loopback request that came through a proxy (%s: %s)', async (name, value) => {
+    const response = await local.inject({
+      method: 'GET',
+      url: '/dashboard/session',
+      remoteAddress: '127.0.0.1',
+      headers: { host: '127.0.0.1:8080', [name]: value },
+    })
+    expect(response.statusCode).toBe(404)
+    expect(response.body).not.toContain(testReaderKey)
+    expect(response.json()).toMatchObject({ error: { code: 'OMNI_ERR_API_NOT_FOUND' } })
   })
 })

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
+import type { IncomingHttpHeaders } from 'node:http'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -57,18 +58,50 @@ export interface DashboardOptions {
   /**
    * A reader key handed to a browser on this machine by `GET /dashboard/session`, so that `npm start` followed by
    * opening http://127.0.0.1:8080/ shows data without pasting a key. Give it only when the server listens on a
-   * loopback address: the route answers only loopback peers that name a loopback host (see `isLocalSession`).
+   * loopback address: the route answers only loopback peers that name a loopback host and came through no proxy (see
+   * `isLocalSession`).
    */
   readonly localReaderKey?: string | undefined
 }
 
 /**
- * Whether a request comes from this machine and was addressed to it by a loopback name. The peer check keeps other
- * machines out; the Host check keeps out pages on other sites that rebind their own name to 127.0.0.1 (DNS
- * rebinding), since their requests carry their own host name.
+ * Headers a reverse proxy, load balancer or CDN adds to say whom it forwards a request for, and any `X-Forwarded-*`.
+ * A proxy on this machine connects from a loopback address and may pass on a loopback `Host`, so without this check
+ * every visitor it forwards would look like a browser on this machine and get the reader key (issue 18).
  */
-export function isLocalSession(peer: string | undefined, host: string | undefined): boolean {
+const forwardingHeaders = new Set([
+  'forwarded',
+  'via',
+  'x-real-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'x-original-forwarded-for',
+  'cf-connecting-ip',
+  'true-client-ip',
+  'fastly-client-ip',
+  'akamai-client-ip',
+  'x-azure-clientip',
+  'x-appengine-user-ip',
+])
+
+/** Whether a request carries a header that a proxy adds on the way (see `forwardingHeaders`). */
+function isForwarded(headers: IncomingHttpHeaders): boolean {
+  return Object.keys(headers).some((name) => {
+    const lower = name.toLowerCase()
+    return forwardingHeaders.has(lower) || lower.startsWith('x-forwarded')
+  })
+}
+
+/**
+ * Whether a request comes from this machine, was addressed to it by a loopback name and came through no proxy. The
+ * peer check keeps other machines out; the Host check keeps out pages on other sites that rebind their own name to
+ * 127.0.0.1 (DNS rebinding), since their requests carry their own host name; the forwarding headers keep out the
+ * visitors of a reverse proxy on this machine, whose connections come from a loopback address too.
+ */
+export function isLocalSession(peer: string | undefined, headers: IncomingHttpHeaders): boolean {
+  const { host } = headers
   if (peer === undefined || host === undefined || !isLoopbackHost(peer.replace(/^::ffff:/, ''))) return false
+  if (isForwarded(headers)) return false
   const name = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::\d+)?$/.exec(host)
   const bare = name?.[1] ?? name?.[2]
   return bare !== undefined && isLoopbackHost(bare.toLowerCase())
@@ -92,7 +125,7 @@ export async function registerDashboard(app: FastifyInstance, options: Dashboard
   const { localReaderKey } = options
   app.get('/dashboard/session', open, (request, reply) => {
     reply.header('cache-control', 'no-store')
-    if (localReaderKey === undefined || !isLocalSession(request.socket.remoteAddress, request.headers.host)) {
+    if (localReaderKey === undefined || !isLocalSession(request.socket.remoteAddress, request.headers)) {
       throw new OmnistitchError(
         'OMNI_ERR_API_NOT_FOUND',
         'no key is handed out here: sign in with a reader key (from OMNISTITCH_API_KEYS or <data dir>/api-reader-key)',
