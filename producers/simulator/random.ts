@@ -87,8 +87,6 @@ export function weighted<T>(random: Random, entries: readonly (readonly [T, numb
   return (entries[entries.length - 1] as readonly [T, number])[0]
 }
 
-const hexDigits = '0123456789abcdef'
-
 /** Eight hex digits from one draw. */
 function hex8(random: Random): string {
   return Math.floor(random() * 4294967296)
@@ -96,17 +94,13 @@ function hex8(random: Random): string {
     .padStart(8, '0')
 }
 
+/**
+ * `length` hex digits from the stream. A stream's whole state is 32 bits, so however long the string, it is one of
+ * 2^32 per position of the stream: fine for cookies and receipt numbers, which may repeat as real ones do, but not for
+ * ids that must be unique (event ids come from event-ids.ts).
+ */
 export function hex(random: Random, length: number): string {
   let out = ''
   while (out.length < length) out += hex8(random)
   return out.slice(0, length)
-}
-
-/** A version-4-shaped UUID from the stream (deterministic, unlike crypto.randomUUID). */
-export function uuid(random: Random): string {
-  const a = hex8(random)
-  const b = hex8(random)
-  const c = hex8(random)
-  const d = hex8(random)
-  return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${hexDigits[8 + (c.charCodeAt(0) & 3)]}${c.slice(1, 4)}-${c.slice(4, 8)}${d}`
 }

@@ -1,6 +1,7 @@
 import type { CaptureFamilies, CapturedEvent, Identifiers, LineItem } from '../../schemas/capture-events.ts'
 import type { IdentifierHasher } from '../identifier-hashing.ts'
-import { beta, exponential, gamma, hex, mixSeed, pick, stream, uuid, weighted, type Random } from './random.ts'
+import { simulatedEventId } from './event-ids.ts'
+import { beta, exponential, gamma, hex, mixSeed, pick, stream, weighted, type Random } from './random.ts'
 import {
   genericStoreCard,
   junkValues,
@@ -195,6 +196,17 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
   for (let index = from; index < to; index += 1) {
     const idRandom = stream(options.seed, index, 1)
     const personId = `P${String(index + 1).padStart(7, '0')}`
+    let eventNumber = 0
+    /**
+     * The next event id of this customer, unique by construction (see event-ids.ts). The stream still advances by
+     * the four draws the id once took from it, so every other value of a seed's run stays what it was.
+     */
+    const eventId = (random: Random): string => {
+      for (let draw = 0; draw < 4; draw += 1) random()
+      const id = simulatedEventId(options.seed, index, eventNumber)
+      eventNumber += 1
+      return id
+    }
     const segment = weighted(idRandom, retailModel.segments)
     const online = segment !== 'store_only'
     const registered = idRandom() < retailModel.identity.registered[segment]
@@ -338,7 +350,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
       emit({
         family: 'digital',
         value: {
-          event_id: uuid(random),
+          event_id: eventId(random),
           event_time: Math.floor(time),
           received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
           channel,
@@ -457,7 +469,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           emit({
             family: 'social',
             value: {
-              event_id: uuid(random),
+              event_id: eventId(random),
               event_time: Math.floor(time),
               received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
               channel: channel,
@@ -493,7 +505,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           emit({
             family: 'social',
             value: {
-              event_id: uuid(random),
+              event_id: eventId(random),
               event_time: Math.floor(time),
               received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
               channel: 'messenger',
@@ -529,7 +541,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           emit({
             family: 'messaging',
             value: {
-              event_id: uuid(random),
+              event_id: eventId(random),
               event_time: Math.floor(time),
               received_at: Math.floor(time) + 500 + Math.floor(random() * 4000),
               channel: channel,
@@ -597,7 +609,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           emit({
             family: 'marketplace',
             value: {
-              event_id: uuid(random),
+              event_id: eventId(random),
               event_time: Math.floor(time + offset),
               received_at: Math.floor(time + offset) + 500 + Math.floor(random() * 4000),
               channel: 'marketplace',
@@ -625,7 +637,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
         emit({
           family: 'call',
           value: {
-            event_id: uuid(random),
+            event_id: eventId(random),
             event_time: Math.floor(t),
             received_at: Math.floor(t) + 500 + Math.floor(random() * 4000),
             channel: 'call_center',
@@ -676,7 +688,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
         emit({
           family: 'order',
           value: {
-            event_id: uuid(random),
+            event_id: eventId(random),
             event_time: Math.floor(when),
             received_at: Math.floor(when) + 500 + Math.floor(random() * 4000),
             channel: placed,
@@ -710,7 +722,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           emit({
             family: 'delivery',
             value: {
-              event_id: uuid(random),
+              event_id: eventId(random),
               event_time: Math.floor(when),
               received_at: Math.floor(when) + 500 + Math.floor(random() * 4000),
               channel: 'courier',
@@ -743,7 +755,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
           emit({
             family: 'pickup',
             value: {
-              event_id: uuid(random),
+              event_id: eventId(random),
               event_time: Math.floor(when),
               received_at: Math.floor(when) + 500 + Math.floor(random() * 4000),
               channel: 'pickup_point',
@@ -793,7 +805,7 @@ export function simulate(options: SimulationOptions, sink: SimulationSink): Simu
         emit({
           family: 'receipt',
           value: {
-            event_id: uuid(random),
+            event_id: eventId(random),
             event_time: Math.floor(when),
             received_at: Math.floor(when) + 500 + Math.floor(random() * 4000),
             channel: 'store',
