@@ -7,6 +7,7 @@ import type { Logger } from '../runtime/logger.ts'
 import type { PipelineMetrics } from '../runtime/metrics.ts'
 import { insertRows, insertTabSeparated, type Store } from '../runtime/clickhouse-store.ts'
 import { findSchemaErrors, type CapturedEvent } from '../schemas/capture-events.ts'
+import { eventProblem } from '../schemas/event-checks.ts'
 import { decodeEvent, decodeEventCached, type SchemaRegistry } from '../schemas/schema-registry.ts'
 import {
   deadLetter,
@@ -94,7 +95,6 @@ interface Origin {
   readonly offset: string
 }
 
-const dayMs = 86_400_000
 /** Rows one insert takes at most when several batches wait for the store. */
 const maxGroupRows = 200_000
 /** Records through the steps between two turns of the event loop. */
@@ -111,12 +111,6 @@ const embeddedInsertSettings: ClickHouseSettings = {
   max_threads: 1,
   input_format_parallel_parsing: 0,
 }
-/** Before this, an event time is a default or a unit mistake, not a touchpoint: 2000-01-01. */
-const earliestEventTime = Date.UTC(2000, 0, 1)
-
-/** Money fields that can never be negative (a return is its own event type with a positive amount). */
-const moneyFields = ['amount_minor', 'total_minor', 'value_minor', 'spend_minor', 'discount_minor'] as const
-
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** Logical-type values decoding does not check: the event id must be a UUID. Others go to the full schema check. */
@@ -129,29 +123,10 @@ function logicalTypeErrors(decoded: Decoded): string[] {
     : [`event_id: expected a UUID string (got ${JSON.stringify(decoded.event.value.event_id).slice(0, 60)})`]
 }
 
-/** Why an event that matches its schema cannot be true, or undefined when it can. */
-export function implausibility(event: CapturedEvent): string | undefined {
-  const value = event.value as unknown as Record<string, unknown>
-  if (event.family !== 'ad-cost') {
-    const time = event.value.event_time
-    const received = event.value.received_at
-    if (time < earliestEventTime)
-      return `event_time: expected 2000-01-01 or later (got ${new Date(time).toISOString()})`
-    if (time > received + dayMs) {
-      return `event_time: expected no later than a day after received_at (event_time ${new Date(time).toISOString()}, received_at ${new Date(received).toISOString()})`
-    }
-  }
-  for (const field of moneyFields) {
-    const amount = value[field]
-    if (typeof amount === 'number' && amount < 0) return `${field}: expected zero or more (got ${amount})`
-  }
-  return undefined
-}
-
 /**
  * The record steps of the consumer pipeline, each a named step returning its outcome as a value:
  * decode (Confluent framing, the writer's schema from the registry, cached, read into the newest shape) →
- * validate (the schema's own rules, then plausibility) → normalise (the ClickHouse row, with order and identity
+ * validate (the schema's own rules, then the edge's checks: hash form, plausibility, no contact details) → normalise (the ClickHouse row, with order and identity
  * columns). Identity resolution and journey stitching run after loading, over what is stored (identity-resolver.ts).
  */
 export function recordSteps(registry: SchemaRegistry): {
@@ -198,11 +173,13 @@ export function recordSteps(registry: SchemaRegistry): {
             decoded.schemaId,
           )
         }
-        const impossible = implausibility(decoded.event)
-        if (impossible !== undefined) {
+        // The edge's own checks (schemas/event-checks.ts), again: a producer writing to Kafka directly skips the edge.
+        const problem = eventProblem(decoded.event)
+        if (problem !== undefined) {
+          const what = problem.code === 'OMNI_ERR_EVENT_IMPOSSIBLE' ? 'Impossible' : 'Refused'
           return deadLetter(
-            'OMNI_ERR_EVENT_IMPOSSIBLE',
-            `Impossible ${decoded.event.family} event: ${impossible}`,
+            problem.code,
+            `${what} ${decoded.event.family} event: ${problem.field}: ${problem.message}`,
             decoded.schemaId,
           )
         }

@@ -277,7 +277,8 @@ describe('the HTTP collector', () => {
       headers: { authorization: `Bearer ${writeKey}` },
       payload: {},
     })
-    expect(unknown.statusCode).toBe(400)
+    expect(unknown.statusCode).toBe(404)
+    expect(unknown.json<{ error: { code: string } }>().error.code).toBe('OMNI_ERR_COLLECT_UNKNOWN_SOURCE')
     const broken = await app.inject({
       method: 'POST',
       url: '/v1/webhooks/marketplace',
@@ -294,6 +295,14 @@ describe('the HTTP collector', () => {
     const spec = await app.inject({ url: '/docs/json' })
     expect(spec.statusCode).toBe(200)
     const paths = Object.keys(spec.json<{ paths: Record<string, unknown> }>().paths)
-    expect(paths).toEqual(expect.arrayContaining(['/v1/collect', '/v1/webhooks/{source}']))
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/v1/collect',
+        '/v1/webhooks/call-tracking',
+        '/v1/webhooks/messenger',
+        '/v1/webhooks/email-service',
+        '/v1/webhooks/marketplace',
+      ]),
+    )
   })
 })

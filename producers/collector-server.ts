@@ -1,15 +1,22 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { OmnistitchError, describeError } from '../runtime/errors.ts'
+import { ownValue, valueOfSecret } from '../runtime/key-lookup.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { eventIdOf, type CapturedEvent } from '../schemas/capture-events.ts'
 import type { SchemaRegistry } from '../schemas/schema-registry.ts'
 import { intakeEvent, type IntakeError } from './event-intake.ts'
 import type { IdentifierHasher } from './identifier-hashing.ts'
 import type { TouchpointProducer } from './touchpoint-producer.ts'
-import { webhookAdapters, type WebhookAdapter } from './webhook-adapters.ts'
+import { webhookAdapters, webhookPayloadSchemas, type WebhookAdapter } from './webhook-adapters.ts'
 
 export interface CollectorOptions {
   readonly producer: TouchpointProducer
@@ -32,6 +39,13 @@ export interface CollectorOptions {
 export type ItemResult =
   | { index: number; status: 'accepted'; event_id: string; duplicate?: true }
   | { index: number; status: 'rejected'; errors: IntakeError[] }
+
+/** What a request's events came to. */
+interface CollectOutcome {
+  readonly accepted: number
+  readonly rejected: number
+  readonly results: ItemResult[]
+}
 
 const itemResultSchema = {
   type: 'object',
@@ -56,12 +70,51 @@ const collectResponse = {
   },
 } as const
 
-const errorResponse = {
+const errorBody = { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } as const
+
+const errorResponse = { type: 'object', properties: { error: errorBody } } as const
+
+/** A 400: the request's own fault, or every event of it refused (then with each event's result, as a 202 has). */
+const refusedResponse = {
   type: 'object',
-  properties: {
-    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
-  },
+  properties: { error: errorBody, ...collectResponse.properties },
 } as const
+
+/** Every answer a capture route gives, for its OpenAPI document. */
+const collectResponses = {
+  202: { description: 'Stored: at least one event accepted; each event has its result', ...collectResponse },
+  400: { description: 'A bad request, or every event refused (then with each result)', ...refusedResponse },
+  401: { description: 'The write key is missing or unknown', ...errorResponse },
+  413: { description: 'The body is larger than OMNISTITCH_COLLECTOR_MAX_BODY_BYTES', ...errorResponse },
+  415: { description: 'The body is not application/json', ...errorResponse },
+  429: { description: "Over the write key's rate limit", ...errorResponse },
+  500: { description: 'A fault in the collector; nothing was stored', ...errorResponse },
+  503: { description: 'Kafka did not take the events; retry the request', ...errorResponse },
+} as const
+
+/** How deep the collector reads JSON: an event nests a few levels (batch, event, items, item); 32 is ample. */
+export const maxJsonDepth = 32
+
+/**
+ * Whether JSON text nests objects and arrays deeper than `limit`, found by one pass over its characters (strings
+ * skipped) before it is parsed: parsing and checking a value 20,000 levels deep overflows the stack.
+ */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0
+  let inString = false
+  for (let at = 0; at < text.length; at++) {
+    const char = text.charCodeAt(at)
+    if (inString) {
+      if (char === 0x5c)
+        at++ // backslash: the next character is escaped
+      else if (char === 0x22) inString = false
+    } else if (char === 0x22) inString = true
+    else if (char === 0x7b || char === 0x5b) {
+      if (++depth > limit) return true
+    } else if (char === 0x7d || char === 0x5d) depth--
+  }
+  return false
+}
 
 /**
  * The capture edge over HTTP. `POST /v1/collect` takes one event, an array, or `{"batch": [...]}` from web and app
@@ -77,6 +130,23 @@ export async function buildCollectorServer(options: CollectorOptions): Promise<F
   const adapters = options.adapters ?? webhookAdapters
   const app = Fastify({ loggerInstance: logger, bodyLimit: options.maxBodyBytes })
   const recent = createRecentIds(options.recentIdsCapacity ?? 1_000_000)
+
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8')
+    if (nestsDeeperThan(text, maxJsonDepth)) {
+      done(
+        new OmnistitchError(
+          'OMNI_ERR_COLLECT_TOO_DEEP',
+          `request body nests JSON objects and arrays deeper than ${maxJsonDepth} levels`,
+        ),
+        undefined,
+      )
+      return
+    }
+    void parseJson(request, text, done)
+  })
 
   await app.register(swagger, {
     openapi: {
@@ -118,15 +188,17 @@ export async function buildCollectorServer(options: CollectorOptions): Promise<F
         .status(error.statusCode)
         .send({ error: { code: 'OMNI_ERR_COLLECT_BAD_REQUEST', message: error.message } })
     }
+    // Not a client's mistake and not Kafka (that is an OmnistitchError above): a fault here. 500 says so; a 503 would
+    // send clients into retrying a request that fails the same way every time.
     request.log.error({ err: error }, 'collect failed')
-    return reply.status(503).send({
-      error: { code: 'OMNI_ERR_KAFKA_UNAVAILABLE', message: 'events could not be stored; retry the request' },
+    return reply.status(500).send({
+      error: { code: 'OMNI_ERR_INTERNAL', message: 'the request could not be processed; nothing of it was stored' },
     })
   })
 
   function authenticate(request: FastifyRequest): string {
     const key = writeKeyOf(request)
-    const source = key === undefined ? undefined : options.writeKeys[key]
+    const source = key === undefined ? undefined : valueOfSecret(options.writeKeys, key)
     if (source === undefined) {
       throw new OmnistitchError(
         'OMNI_ERR_COLLECT_UNAUTHORIZED',
@@ -138,10 +210,10 @@ export async function buildCollectorServer(options: CollectorOptions): Promise<F
     return source
   }
 
-  async function collect(
-    inputs: unknown[],
-    source: string,
-  ): Promise<{ accepted: number; rejected: number; results: ItemResult[] }> {
+  async function collect(inputs: unknown[], source: string): Promise<CollectOutcome> {
+    if (inputs.length === 0) {
+      throw new OmnistitchError('OMNI_ERR_COLLECT_BAD_REQUEST', 'the request carries no event: expected at least one')
+    }
     if (inputs.length > maxBatch) {
       throw new OmnistitchError(
         'OMNI_ERR_COLLECT_BAD_REQUEST',
@@ -156,6 +228,7 @@ export async function buildCollectorServer(options: CollectorOptions): Promise<F
         registry: options.registry,
         hasher: options.hasher,
         source,
+        sourceIsFixed: true,
         now: options.now,
       })
       if (!outcome.ok) {
@@ -212,14 +285,7 @@ export async function buildCollectorServer(options: CollectorOptions): Promise<F
             { type: 'object' },
           ],
         },
-        response: {
-          202: collectResponse,
-          400: errorResponse,
-          401: errorResponse,
-          413: errorResponse,
-          429: errorResponse,
-          503: errorResponse,
-        },
+        response: collectResponses,
       },
     },
     async (request, reply) => {
@@ -230,42 +296,68 @@ export async function buildCollectorServer(options: CollectorOptions): Promise<F
         : typeof body === 'object' && body !== null && Array.isArray((body as { batch?: unknown }).batch)
           ? (body as { batch: unknown[] }).batch
           : [body]
-      return reply.status(202).send(await collect(inputs, source))
+      return answer(reply, await collect(inputs, source))
     },
   )
 
+  for (const [name, adapter] of Object.entries(adapters)) {
+    app.post(
+      `/v1/webhooks/${name}`,
+      {
+        config: { rateLimit: {} },
+        // The body schema documents the payload; the adapter checks it and names a bad field as docs/WEBHOOKS.md does.
+        validatorCompiler: () => () => true,
+        schema: {
+          summary: `Receive a ${name} payload`,
+          description: `Maps the payload to events (docs/WEBHOOKS.md); the events are recorded with source "<key's source>:${name}".`,
+          body: ownValue(webhookPayloadSchemas, name) ?? {},
+          response: collectResponses,
+        },
+      },
+      async (request, reply) => {
+        const keySource = authenticate(request)
+        const mapped = adapter(request.body)
+        if (!mapped.ok) throw new OmnistitchError('OMNI_ERR_COLLECT_BAD_REQUEST', `${name} payload: ${mapped.error}`)
+        return answer(reply, await collect(mapped.events, `${keySource}:${name}`))
+      },
+    )
+  }
+
   app.post<{ Params: { source: string } }>(
     '/v1/webhooks/:source',
-    {
-      config: { rateLimit: {} },
-      schema: {
-        summary: 'Receive a payload from an integration',
-        description: `Sources: ${Object.keys(adapters).join(', ')}. Each maps its payload to events; see the README.`,
-        params: {
-          type: 'object',
-          properties: {
-            source:
-              Object.keys(adapters).length > 0 ? { type: 'string', enum: Object.keys(adapters) } : { type: 'string' },
-          },
-        },
-        response: { 202: collectResponse, 400: errorResponse, 401: errorResponse, 404: errorResponse },
-      },
-    },
-    async (request, reply) => {
-      const keySource = authenticate(request)
-      const adapter = adapters[request.params.source]
-      if (adapter === undefined) {
-        throw new OmnistitchError('OMNI_ERR_COLLECT_BAD_REQUEST', `no webhook adapter named ${request.params.source}`)
-      }
-      const mapped = adapter(request.body)
-      if (!mapped.ok) {
-        throw new OmnistitchError('OMNI_ERR_COLLECT_BAD_REQUEST', `${request.params.source} payload: ${mapped.error}`)
-      }
-      return reply.status(202).send(await collect(mapped.events, `${keySource}:${request.params.source}`))
+    { config: { rateLimit: {} }, schema: { hide: true } },
+    (request) => {
+      authenticate(request)
+      throw new OmnistitchError(
+        'OMNI_ERR_COLLECT_UNKNOWN_SOURCE',
+        `no webhook adapter named ${JSON.stringify(request.params.source)}; expected one of ${Object.keys(adapters).join(', ')}`,
+      )
     },
   )
 
   return app
+}
+
+/**
+ * 202 when any event was accepted: the results say which were not. 400 when every event was refused, so that a client
+ * that looks only at the status does not take a request that stored nothing for a success.
+ */
+function answer(reply: FastifyReply, outcome: CollectOutcome): FastifyReply {
+  if (outcome.accepted > 0) return reply.status(202).send(outcome)
+  const reasons = [
+    ...new Set(
+      outcome.results.flatMap((result) =>
+        result.status === 'rejected' ? result.errors.map((error) => `${error.field}: ${error.message}`) : [],
+      ),
+    ),
+  ]
+  return reply.status(400).send({
+    error: {
+      code: 'OMNI_ERR_COLLECT_BAD_REQUEST',
+      message: `every event was rejected, none stored: ${reasons.slice(0, 3).join('; ')}${reasons.length > 3 ? '; ...' : ''}`,
+    },
+    ...outcome,
+  })
 }
 
 function writeKeyOf(request: FastifyRequest): string | undefined {

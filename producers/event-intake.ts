@@ -7,6 +7,7 @@ import {
   type Family,
   type TouchpointFamily,
 } from '../schemas/capture-events.ts'
+import { eventProblem, hashExpectation, identifierHashPattern } from '../schemas/event-checks.ts'
 import type { SchemaRegistry } from '../schemas/schema-registry.ts'
 import type { IdentifierHasher } from './identifier-hashing.ts'
 
@@ -16,15 +17,24 @@ import type { IdentifierHasher } from './identifier-hashing.ts'
  * from the schema and validate. Input is the family's Avro record as JSON, partial, with these conveniences:
  * - `family` may be left out: it follows from `channel` and `event_type`;
  * - `identifiers.email` / `identifiers.phone` (raw) become `email_hash` / `phone_hash`; the raw values go no further;
+ *   a raw address or number sent as `email_hash` / `phone_hash` is hashed the same way, and any other value there that
+ *   is not a hash in its documented form (64 lower-case hex digits) is refused;
  * - `event_id` may be left out when `message_id` is given: the id is then derived from source and message id, so a
  *   resend of the same message is the same event; with neither, a random id is given;
  * - `event_time` may be an ISO 8601 string; it defaults to the receive time, and `received_at` is always set here.
+ * After the schema, the event passes the loader's own checks (schemas/event-checks.ts): what the loader would
+ * dead-letter is refused here instead.
  */
 export interface IntakeContext {
   readonly registry: SchemaRegistry
   readonly hasher: IdentifierHasher
   /** Who sent it (a write key's source, a webhook adapter, an import file); recorded as `source` when absent. */
   readonly source: string
+  /**
+   * Whether `source` is the sender's identity rather than a default: the collector's write key. Then an event's own
+   * `source` field may only repeat it; one that names another source is refused, so a key cannot write as another.
+   */
+  readonly sourceIsFixed?: boolean
   readonly now?: () => number
 }
 
@@ -105,6 +115,12 @@ export async function intakeEvent(input: unknown, context: IntakeContext): Promi
       )
     record['event_time'] = time ?? now
     if (record['source'] === undefined) record['source'] = context.source
+    else if (context.sourceIsFixed === true && record['source'] !== context.source) {
+      return fail(
+        'source',
+        `expected nothing or ${JSON.stringify(context.source)}: the write key sets the source (got ${JSON.stringify(record['source'])})`,
+      )
+    }
     if (record['event_id'] === undefined) {
       if (messageId !== undefined && (typeof messageId !== 'string' || messageId === '')) {
         return fail('message_id', `expected a non-empty string (got ${JSON.stringify(messageId)})`)
@@ -117,6 +133,8 @@ export async function intakeEvent(input: unknown, context: IntakeContext): Promi
       if (typeof identifiers !== 'object' || identifiers === null) return fail('identifiers', 'expected an object')
       const { email, phone, ...rest } = identifiers as Record<string, unknown>
       const hashed: Record<string, unknown> = { ...rest }
+      const given = givenHashes(hashed, context.hasher)
+      if (given !== undefined) return { ok: false, errors: [given] }
       if (email !== undefined && email !== null) {
         const hash = typeof email === 'string' ? context.hasher.email(email) : null
         if (hash === null)
@@ -146,5 +164,42 @@ export async function intakeEvent(input: unknown, context: IntakeContext): Promi
       }),
     }
   }
-  return { ok: true, event: { family, value } as CapturedEvent }
+  const event = { family, value } as CapturedEvent
+  // What the loader would dead-letter is refused here, so that an accepted event is a stored one.
+  const problem = eventProblem(event)
+  if (problem !== undefined) return fail(problem.field, problem.message)
+  return { ok: true, event }
+}
+
+/**
+ * Checks `email_hash` and `phone_hash` as given, in place: a hash in its documented form is kept (lower-cased); a raw
+ * e-mail or phone number sent in either field is hashed into the field of its kind, as `identifiers.email` and
+ * `identifiers.phone` are; anything else is refused. Returns the problem, or undefined.
+ */
+function givenHashes(identifiers: Record<string, unknown>, hasher: IdentifierHasher): IntakeError | undefined {
+  for (const field of ['email_hash', 'phone_hash'] as const) {
+    const given = identifiers[field]
+    if (given === undefined || given === null) continue
+    if (typeof given !== 'string') {
+      return { field: `identifiers.${field}`, message: `expected null or a string (got ${typeof given})` }
+    }
+    const lower = given.trim().toLowerCase()
+    if (identifierHashPattern.test(lower)) {
+      identifiers[field] = lower
+      continue
+    }
+    const email = hasher.email(given)
+    const phone = email === null ? hasher.phone(given) : null
+    const [kind, hash] = email !== null ? (['email_hash', email] as const) : (['phone_hash', phone] as const)
+    const other = identifiers[kind]
+    if (hash === null || (kind !== field && other !== undefined && other !== null)) {
+      return {
+        field: `identifiers.${field}`,
+        message: `${hashExpectation(given)}, or an e-mail address or phone number to hash`,
+      }
+    }
+    if (kind !== field) delete identifiers[field]
+    identifiers[kind] = hash
+  }
+  return undefined
 }

@@ -267,3 +267,96 @@ export const webhookAdapters: Readonly<Record<string, WebhookAdapter>> = {
   'email-service': emailService,
   marketplace,
 }
+
+const textOrNumber = { anyOf: [{ type: 'string' }, { type: 'number' }] } as const
+const time = {
+  anyOf: [
+    { type: 'string', format: 'date-time' },
+    { type: 'integer', minimum: 0 },
+  ],
+  description: 'ISO 8601 date-time, or epoch milliseconds; the receive time when left out',
+} as const
+const roubles = { ...textOrNumber, description: 'roubles, such as 199.99 or "1 299,50"' } as const
+const oneOrMany = (item: Readonly<Record<string, unknown>>) => ({ anyOf: [item, { type: 'array', items: item }] })
+
+/**
+ * The payload each adapter reads, as JSON Schema (OpenAPI 3.0) for the collector's API document. It documents; the
+ * adapters themselves check payloads, so that an error names the field as docs/WEBHOOKS.md does.
+ */
+export const webhookPayloadSchemas: Readonly<Record<keyof typeof webhookAdapters, object>> = {
+  'call-tracking': {
+    type: 'object',
+    required: ['call_id'],
+    properties: {
+      call_id: textOrNumber,
+      caller_phone: { type: 'string', description: 'hashed at capture' },
+      tracking_number: { type: 'string' },
+      start_time: time,
+      duration: { ...textOrNumber, description: 'seconds; with it or `status` the event is a call_ended' },
+      status: { type: 'string' },
+      agent_id: { type: 'string' },
+      is_first_call: { type: 'boolean' },
+      utm_source: { type: 'string' },
+      utm_medium: { type: 'string' },
+      utm_campaign: { type: 'string' },
+      utm_content: { type: 'string' },
+      utm_term: { type: 'string' },
+    },
+  },
+  messenger: oneOrMany({
+    type: 'object',
+    required: ['platform', 'chat_id', 'message_id'],
+    properties: {
+      platform: { type: 'string' },
+      chat_id: textOrNumber,
+      message_id: textOrNumber,
+      direction: { type: 'string', enum: ['inbound', 'outbound'] },
+      time,
+      first_message: { type: 'boolean' },
+      lead: { type: 'boolean' },
+      sender_phone: { type: 'string', description: 'hashed at capture' },
+      customer_id: { type: 'string' },
+      bot_id: { type: 'string' },
+    },
+  }),
+  'email-service': oneOrMany({
+    type: 'object',
+    required: ['event', 'message_id'],
+    properties: {
+      event: { type: 'string', enum: [...messagingEvents] },
+      message_id: textOrNumber,
+      channel: { type: 'string', enum: [...messagingChannels], default: 'email' },
+      timestamp: time,
+      campaign_id: { type: 'string' },
+      provider: { type: 'string' },
+      url: { type: 'string' },
+      email: { type: 'string', description: 'hashed at capture' },
+      phone: { type: 'string', description: 'hashed at capture' },
+    },
+  }),
+  marketplace: {
+    type: 'object',
+    required: ['marketplace', 'order_id', 'status'],
+    properties: {
+      marketplace: { type: 'string' },
+      order_id: textOrNumber,
+      status: { type: 'string', enum: Object.keys(marketplaceStatuses) },
+      time,
+      created_at: time,
+      items: oneOrMany({
+        type: 'object',
+        required: ['sku', 'price'],
+        properties: {
+          sku: textOrNumber,
+          name: { type: 'string' },
+          category: { type: 'string' },
+          quantity: { type: 'number', exclusiveMinimum: true, minimum: 0 },
+          price: roubles,
+        },
+      }),
+      total: roubles,
+      currency: { type: 'string', default: 'RUB' },
+      buyer_phone: { type: 'string', description: 'hashed at capture' },
+    },
+  },
+}

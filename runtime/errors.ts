@@ -39,6 +39,12 @@ export const errorCatalogue = {
     retriable: false,
     summary: 'An event matches its schema but cannot be true (a time in the future, a negative amount).',
   },
+  OMNI_ERR_EVENT_PERSONAL_DATA: {
+    status: 400,
+    retriable: false,
+    summary:
+      'An event would store an e-mail address or phone number in the clear: an identifier hash not in its form, or contact details in another field.',
+  },
   OMNI_ERR_STORE_UNAVAILABLE: {
     status: 503,
     retriable: true,
@@ -49,6 +55,16 @@ export const errorCatalogue = {
     status: 400,
     retriable: false,
     summary: 'A collect request is malformed as a whole.',
+  },
+  OMNI_ERR_COLLECT_UNKNOWN_SOURCE: {
+    status: 404,
+    retriable: false,
+    summary: 'A webhook names an integration the collector has no adapter for.',
+  },
+  OMNI_ERR_COLLECT_TOO_DEEP: {
+    status: 400,
+    retriable: false,
+    summary: 'A request body nests JSON deeper than the collector reads.',
   },
   OMNI_ERR_COLLECT_TOO_LARGE: {
     status: 413,
@@ -84,6 +100,17 @@ export const errorCatalogue = {
     summary: 'The API key sent more requests a minute than OMNISTITCH_API_RATE_LIMIT.',
   },
   OMNI_ERR_API_NOT_READY: { status: 503, retriable: true, summary: 'A dependency of the API is not reachable.' },
+  OMNI_ERR_API_BAD_REQUEST: {
+    status: 400,
+    retriable: false,
+    summary: 'An API request is malformed as a whole: a body that is not the JSON its content type says, a bad URL.',
+  },
+  OMNI_ERR_API_TOO_LARGE: { status: 413, retriable: false, summary: 'An API request body is over the size limit.' },
+  OMNI_ERR_API_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    retriable: false,
+    summary: 'An API request body is in a content type the route does not read (it reads JSON).',
+  },
   OMNI_ERR_SUMMARY_INVALID: {
     status: 400,
     retriable: false,
