@@ -1,11 +1,18 @@
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify'
 import { derivedViews, refreshDerivedViews } from '../consumers/identity-resolver.ts'
 import type { IdentifierHasher } from '../producers/identifier-hashing.ts'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
-import { OmnistitchError, describeError } from '../runtime/errors.ts'
+import { OmnistitchError, describeError, errorCatalogue, type ErrorCode } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { Registry } from 'prom-client'
 import { apiKeyOf, authorize, type ApiScope } from './api-keys.ts'
@@ -19,7 +26,14 @@ import { registerPersonListRoute } from './person-list-route.ts'
 import { registerPersonRoute } from './person-route.ts'
 import { registerPipelineHealthRoute } from './pipeline-health-route.ts'
 import { loadRangeSql } from './sql-files.ts'
-import { rangeAndFormatQuerystring, requestedFormat, sendTable, type TableFormat } from './tabular.ts'
+import {
+  errorAnswers,
+  metricAnswers,
+  rangeAndFormatQuerystring,
+  requestedFormat,
+  sendTable,
+  type TableFormat,
+} from './tabular.ts'
 import { timeRangeOf } from './time-range.ts'
 
 export interface ApiServerOptions {
@@ -64,16 +78,150 @@ const channelStatsColumns = [
 /** Settings on every metric query: a bounded cost, whatever the request. */
 const boundedCost = { max_execution_time: 30, max_memory_usage: '2000000000' } as const
 
-const errorSchema = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
-      required: ['code', 'message'],
-    },
-  },
-} as const
+/** The longest path parameter the router takes; the route's schema may allow less (a person identifier: 512). */
+const maxParamLength = 1024
+
+/** What a refused request is answered with: an error of the catalogue and a message naming what is wrong. */
+interface ClientError {
+  readonly code: ErrorCode
+  readonly message: string
+}
+
+const badParameter = (message: string): ClientError => ({ code: 'OMNI_ERR_API_BAD_PARAMETER', message })
+
+/** The message of a schema validation failure: where, which parameter, and what it must be. */
+function validationMessage(error: FastifyError): string {
+  const first = error.validation?.[0]
+  const where = error.validationContext === 'params' ? 'path' : (error.validationContext ?? 'request')
+  const params = (first?.params ?? {}) as {
+    missingProperty?: string
+    additionalProperty?: string
+    allowedValues?: readonly unknown[]
+  }
+  if (params.additionalProperty !== undefined)
+    return `${where} parameter "${params.additionalProperty}" is not accepted here`
+  const name = first?.instancePath.replace(/^\//, '').replace(/\//g, '.') || params.missingProperty || '?'
+  const allowed = params.allowedValues === undefined ? '' : `: ${params.allowedValues.join(', ')}`
+  return `${where} parameter "${name}" ${first?.message ?? 'is invalid'}${allowed}`
+}
+
+/**
+ * The client error a failure is, or undefined for a failure of the server (answered 500 and logged as an error).
+ * Fastify and its plugins raise 4xx errors of their own (a body that is not JSON, a content type no parser reads, a
+ * body over the limit, `..` in a static path): each is mapped to a code of the catalogue, so that every refusal has
+ * the API's shape and none is taken for a server error.
+ */
+function clientErrorOf(error: FastifyError, request: FastifyRequest, bodyLimit: number): ClientError | undefined {
+  if (error.validation) return badParameter(validationMessage(error))
+  if (error instanceof OmnistitchError) return { code: error.code, message: error.message }
+  const status = error.statusCode ?? 500
+  if (status === 429) return { code: 'OMNI_ERR_API_RATE_LIMITED', message: error.message }
+  if (status === 413) {
+    return { code: 'OMNI_ERR_API_TOO_LARGE', message: `the request body is over the limit of ${bodyLimit} bytes` }
+  }
+  if (status === 415) {
+    const type = String(request.headers['content-type'] ?? 'none').slice(0, 100)
+    return {
+      code: 'OMNI_ERR_API_UNSUPPORTED_MEDIA_TYPE',
+      message: `request body: content-type "${type}" is not read here; send application/json, or no body`,
+    }
+  }
+  if (status === 404 || error.code === 'FST_STATIC_FORBIDDEN_PATH') {
+    return { code: 'OMNI_ERR_API_NOT_FOUND', message: 'no such file' }
+  }
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return badParameter(`path parameter: expected at most ${maxParamLength} characters`)
+  }
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return { code: 'OMNI_ERR_API_BAD_REQUEST', message: 'the URL path is not valid percent-encoding' }
+  }
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return {
+      code: 'OMNI_ERR_API_BAD_REQUEST',
+      message: 'request body: expected JSON, as its content-type says, without __proto__ or constructor.prototype keys',
+    }
+  }
+  if (status >= 400 && status < 500) {
+    const where = error.code?.startsWith('FST_ERR_CTP_') === true ? 'request body: ' : ''
+    return { code: 'OMNI_ERR_API_BAD_REQUEST', message: `${where}${error.message}` }
+  }
+  return undefined
+}
+
+/**
+ * Answers a failed request: a client error with its status and `{ error: { code, message } }`, logged at info like
+ * any refused request; anything else with 500 and a message that gives nothing away, logged as an error.
+ */
+function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, bodyLimit: number) {
+  const refused = clientErrorOf(error, request, bodyLimit)
+  if (refused !== undefined) {
+    request.log.info({ code: refused.code }, 'request refused')
+    return reply.status(errorCatalogue[refused.code].status).send({ error: refused })
+  }
+  request.log.error({ err: error }, 'request failed')
+  return reply.status(500).send({ error: { code: 'OMNI_ERR_INTERNAL', message: 'internal error; see the server log' } })
+}
+
+/** `> 0`, `>= 1 and <= 3`: the bounds a number schema sets, for a message. */
+function boundsOf(schema: Record<string, unknown> | undefined): string {
+  const bounds: [string, unknown][] = [
+    ['>', schema?.['exclusiveMinimum']],
+    ['>=', schema?.['minimum']],
+    ['<', schema?.['exclusiveMaximum']],
+    ['<=', schema?.['maximum']],
+  ]
+  return bounds
+    .filter((bound): bound is [string, number] => typeof bound[1] === 'number')
+    .map(([relation, value]) => ` ${relation} ${value}`)
+    .join(' and')
+}
+
+/**
+ * Ajv turns "Infinity", "-Infinity" or "1e400" in a querystring into a non-finite number and then checks `minimum`
+ * and `maximum` on finite numbers only, so such a value would pass the schema and reach the SQL parameters. Refused
+ * here, after validation, naming the parameter and the bounds its schema sets.
+ */
+function refuseNonFiniteNumbers(request: FastifyRequest): void {
+  const schema = request.routeOptions.schema as
+    { querystring?: { properties?: Record<string, Record<string, unknown>> } } | undefined
+  for (const [where, values] of [
+    ['querystring', request.query],
+    ['path', request.params],
+  ] as const) {
+    for (const [name, value] of Object.entries((values ?? {}) as Record<string, unknown>)) {
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        const property = where === 'querystring' ? schema?.querystring?.properties?.[name] : undefined
+        throw new OmnistitchError(
+          'OMNI_ERR_API_BAD_PARAMETER',
+          `${where} parameter "${name}" must be a finite number${boundsOf(property)}`,
+        )
+      }
+    }
+  }
+}
+
+/**
+ * A route schema in the form of OpenAPI 3.0, for the document: Fastify validates with JSON Schema draft 7, whose
+ * `exclusiveMinimum: 0` is a number; in OpenAPI 3.0 it is a boolean beside `minimum`. (@fastify/swagger turns
+ * `type: [x, 'null']` into `nullable` itself.)
+ */
+export function openApi30Schema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(openApi30Schema)
+  if (typeof schema !== 'object' || schema === null) return schema
+  const converted: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(schema)) converted[key] = openApi30Schema(value)
+  for (const [exclusive, inclusive, stricter] of [
+    ['exclusiveMinimum', 'minimum', (a: number, b: number) => a >= b],
+    ['exclusiveMaximum', 'maximum', (a: number, b: number) => a <= b],
+  ] as const) {
+    const bound = converted[exclusive]
+    if (typeof bound !== 'number') continue
+    const other = converted[inclusive]
+    if (typeof other === 'number' && !stricter(bound, other)) delete converted[exclusive]
+    else Object.assign(converted, { [inclusive]: bound, [exclusive]: true })
+  }
+  return converted
+}
 
 /**
  * The HTTP API. Routes are defined with JSON schemas for their input and output (OpenAPI at `/docs`); bad input is
@@ -85,10 +233,17 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   const metricsStore = options.readOnlyStore ?? options.store
   // A user whose profile says readonly = 1 may not set readonly at all; anyone else gets readonly = 2 per query.
   const metricQuerySettings = options.readOnlyStore === undefined ? { ...boundedCost, readonly: '2' } : boundedCost
+  const bodyLimit = 1024 * 1024
   const app = Fastify({
     loggerInstance: logger,
-    bodyLimit: 1024 * 1024,
+    bodyLimit,
+    routerOptions: { maxParamLength },
+    // A person lookup's path can hold a raw e-mail or phone number: its route logs at warn, and a lookup refused
+    // before routing (a bad URL encoding, an over-long identifier) must not log the path at info either.
+    logController: new LogController({ disableRequestLogging: (request) => request.url.startsWith('/v1/persons/') }),
     ajv: { customOptions: { allErrors: false, coerceTypes: true, removeAdditional: false } },
+    // A URL the router cannot decode, or a path parameter over maxParamLength: refused in the API's error shape too.
+    frameworkErrors: (error, request, reply) => void answerError(error, request, reply, bodyLimit),
   })
 
   await app.register(swagger, {
@@ -104,7 +259,9 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
     },
     transform: ({ schema, url, route }) => ({
-      schema: route.config?.scope === undefined ? schema : { ...schema, security: [{ apiKey: [] }] },
+      schema: openApi30Schema(
+        route.config?.scope === undefined ? schema : { ...schema, security: [{ apiKey: [] }] },
+      ) as typeof schema,
       url,
     }),
   })
@@ -121,32 +278,28 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     if (scope !== undefined) authorize(request, options.apiKeys, scope)
   })
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.validation) {
-      const first = error.validation[0]
-      const where = error.validationContext ?? 'request'
-      const params = (first?.params ?? {}) as { missingProperty?: string; additionalProperty?: string }
-      const message =
-        params.additionalProperty !== undefined
-          ? `${where} parameter "${params.additionalProperty}" is not accepted here`
-          : `${where} parameter "${first?.instancePath.replace(/^\//, '').replace(/\//g, '.') || params.missingProperty || '?'}" ${first?.message ?? 'is invalid'}`
-      return reply.status(400).send({ error: { code: 'OMNI_ERR_API_BAD_PARAMETER', message } })
-    }
-    if (error instanceof OmnistitchError) {
-      return reply.status(error.status).send({ error: { code: error.code, message: error.message } })
-    }
-    if (error.statusCode === 429) {
-      return reply.status(429).send({ error: { code: 'OMNI_ERR_API_RATE_LIMITED', message: error.message } })
-    }
-    request.log.error({ err: error }, 'request failed')
-    return reply
-      .status(500)
-      .send({ error: { code: 'OMNI_ERR_INTERNAL', message: 'internal error; see the server log' } })
+  app.addHook('preHandler', async (request) => refuseNonFiniteNumbers(request))
+
+  app.setErrorHandler((error: FastifyError, request, reply) => answerError(error, request, reply, bodyLimit))
+  app.setNotFoundHandler((request, reply) => {
+    request.log.info({ code: 'OMNI_ERR_API_NOT_FOUND' }, 'request refused')
+    const path = request.url.split('?')[0]?.slice(0, 200) ?? ''
+    return reply.status(404).send({
+      error: {
+        code: 'OMNI_ERR_API_NOT_FOUND',
+        message: `no route ${request.method} ${path}; the routes are listed at /docs`,
+      },
+    })
   })
 
   app.get(
     '/healthz',
-    { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } },
+    {
+      schema: {
+        description: 'Liveness: answers while the process serves requests.',
+        response: { 200: { description: 'Alive.', type: 'object', properties: { status: { type: 'string' } } } },
+      },
+    },
     () => ({
       status: 'ok',
     }),
@@ -154,26 +307,62 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
 
   const metrics = options.metrics
   if (metrics !== undefined) {
-    app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) =>
-      reply.type(metrics.contentType).send(await metrics.metrics()),
+    app.get(
+      '/metrics',
+      {
+        logLevel: 'warn',
+        schema: {
+          description: "This process's metrics in the Prometheus text format.",
+          response: {
+            200: {
+              description: 'The metrics.',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()),
     )
   }
 
-  app.get('/readyz', async (_request, reply) => {
-    const [kafka, clickhouse] = await Promise.all([
-      settle(options.checkKafka()),
-      settle(
-        options.store.client
-          .query({ query: 'SELECT 1', format: 'JSONEachRow' })
-          .then((result) => result.json())
-          .then(() => undefined),
-      ),
-    ])
-    const ready = kafka === 'ok' && clickhouse === 'ok'
-    return reply
-      .status(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'not ready', checks: { kafka, clickhouse } })
-  })
+  const readiness = {
+    type: 'object',
+    properties: {
+      status: { type: 'string', enum: ['ready', 'not ready'] },
+      checks: {
+        type: 'object',
+        description: 'Per dependency (kafka, clickhouse): ok, or why it is not reachable.',
+        additionalProperties: { type: 'string' },
+      },
+    },
+  } as const
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        description: 'Readiness: whether Kafka and ClickHouse answer.',
+        response: {
+          200: { description: 'Both answer.', ...readiness },
+          503: { description: 'One of them does not; its check says why.', ...readiness },
+        },
+      },
+    },
+    async (_request, reply) => {
+      const [kafka, clickhouse] = await Promise.all([
+        settle(options.checkKafka()),
+        settle(
+          options.store.client
+            .query({ query: 'SELECT 1', format: 'JSONEachRow' })
+            .then((result) => result.json())
+            .then(() => undefined),
+        ),
+      ])
+      const ready = kafka === 'ok' && clickhouse === 'ok'
+      return reply
+        .status(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'not ready', checks: { kafka, clickhouse } })
+    },
+  )
 
   app.get<{ Querystring: { from?: string; to?: string; format?: TableFormat } }>(
     '/v1/stats/channels',
@@ -182,8 +371,8 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
       schema: {
         description: 'Events and distinct persons per channel in a time range.',
         querystring: rangeAndFormatQuerystring,
-        response: {
-          200: {
+        response: metricAnswers('Per channel: events and distinct persons.', {
+          json: {
             type: 'object',
             properties: {
               from: { type: 'string' },
@@ -201,8 +390,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
               },
             },
           },
-          400: errorSchema,
-        },
+        }),
       },
     },
     async (request, reply) => {
@@ -238,9 +426,18 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
           'Recompute orders, journeys, persons and daily channel figures now, instead of at the next refresh.',
         response: {
           200: {
+            description: 'The views refreshed, and how long it took.',
             type: 'object',
             properties: { refreshed: { type: 'array', items: { type: 'string' } }, seconds: { type: 'number' } },
           },
+          ...errorAnswers([
+            'OMNI_ERR_API_BAD_REQUEST',
+            'OMNI_ERR_API_UNAUTHORIZED',
+            'OMNI_ERR_API_FORBIDDEN',
+            'OMNI_ERR_API_TOO_LARGE',
+            'OMNI_ERR_API_UNSUPPORTED_MEDIA_TYPE',
+            'OMNI_ERR_API_RATE_LIMITED',
+          ]),
         },
       },
     },

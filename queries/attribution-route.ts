@@ -11,7 +11,14 @@ import {
 import type { PathCount } from './models/paths.ts'
 import { attributionInEngine, type Attribution } from './attribution-engine.ts'
 import { loadRangeSql, loadSql } from './sql-files.ts'
-import { formatProperty, requestedFormat, sendTable, type TableColumn, type TableFormat } from './tabular.ts'
+import {
+  formatProperty,
+  metricAnswers,
+  requestedFormat,
+  sendTable,
+  type TableColumn,
+  type TableFormat,
+} from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 const pathsSql = loadSql('attribution-paths')
@@ -125,17 +132,20 @@ export function registerAttributionRoute(
             ...formatProperty,
             models: {
               type: 'string',
+              maxLength: 500,
               description: `Comma-separated: ${attributionModels.join(', ')} (default: all).`,
             },
             order: { type: 'integer', minimum: 1, maximum: 3, description: 'Markov: states remember k channels.' },
             half_life: {
               type: 'number',
               exclusiveMinimum: 0,
+              maximum: 3650,
               description: 'Time decay: the age in days at which a touch counts half (default 7).',
             },
             conversion_types: {
               type: 'string',
               pattern: '^[a-z_]+(,[a-z_]+)*$',
+              maxLength: 1000,
               description:
                 'Comma-separated event types that end a journey as a conversion, e.g. pos_receipt or ' +
                 'order_created,lead_created (default: those the stored journeys were built with, journey_settings).',
@@ -148,6 +158,7 @@ export function registerAttributionRoute(
             },
             position_weights: {
               type: 'string',
+              maxLength: 50,
               pattern: '^\\d+(\\.\\d+)?/\\d+(\\.\\d+)?/\\d+(\\.\\d+)?$',
               description: 'Position-based: first/middle/last percentages (default 40/20/40).',
             },
@@ -160,6 +171,7 @@ export function registerAttributionRoute(
             channels: {
               type: 'string',
               pattern: '^[a-z_]+(,[a-z_]+)*$',
+              maxLength: 1000,
               description: 'Comma-separated channels: only their touches make the paths (default: every channel).',
             },
             collapse_repeats: {
@@ -168,31 +180,34 @@ export function registerAttributionRoute(
             },
           },
         },
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              from: { type: 'string' },
-              to: { type: 'string' },
-              conversion_types: { type: 'array', items: { type: 'string' } },
-              lookback_days: { type: 'number' },
-              journeys: { type: 'integer' },
-              conversions: { type: 'number' },
-              value: { type: 'number' },
-              spend: { type: 'number' },
-              models: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    model: { type: 'string' },
-                    channels: { type: 'array', items: creditSchema },
+        response: metricAnswers(
+          'Per model, the credit of each channel; as CSV or Arrow one row per model and channel.',
+          {
+            json: {
+              type: 'object',
+              properties: {
+                from: { type: 'string' },
+                to: { type: 'string' },
+                conversion_types: { type: 'array', items: { type: 'string' } },
+                lookback_days: { type: 'number' },
+                journeys: { type: 'integer' },
+                conversions: { type: 'number' },
+                value: { type: 'number' },
+                spend: { type: 'number' },
+                models: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      model: { type: 'string' },
+                      channels: { type: 'array', items: creditSchema },
+                    },
                   },
                 },
               },
             },
           },
-        },
+        ),
       },
     },
     async (request, reply) => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { loadRangeSql } from './sql-files.ts'
 import {
+  metricAnswers,
   rangeAndFormatQuerystring,
   requestedFormat,
   sendTable,
@@ -61,6 +62,7 @@ export function registerChannelSwitchRoute(
           'Channel switching: the transition matrix, online/offline switches, multichannel shares, switchers against ' +
           'single-channel customers, top cross-channel paths and Sankey flows. As CSV or Arrow: the transition matrix.',
         querystring: rangeAndFormatQuerystring,
+        response: metricAnswers('Channel switching; as CSV or Arrow, the transition matrix.'),
       },
     },
     async (request, reply) => {

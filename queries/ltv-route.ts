@@ -15,6 +15,7 @@ import {
 import { loadRangeSql, loadSql } from './sql-files.ts'
 import {
   formatProperty,
+  metricAnswers,
   rangeAndFormatQuerystring,
   requestedFormat,
   sendTable,
@@ -60,6 +61,9 @@ export function registerLtvRoute(app: FastifyInstance, store: Store, settings: R
           'Historical LTV per customer by first-purchase cohort, acquisition channel and number of channels used, ' +
           'within 30/90/180/365 days of the first purchase, gross and net of returns.',
         querystring: rangeAndFormatQuerystring,
+        response: metricAnswers(
+          'Historical LTV per segment and horizon; as CSV or Arrow, one row per segment and horizon.',
+        ),
       },
     },
     async (request, reply) => {
@@ -376,6 +380,11 @@ export function registerPredictiveLtvRoute(
             ...formatProperty,
           },
         },
+        response: metricAnswers(
+          'The fits and the figures per segment (and per customer at level=customer); as CSV or Arrow, the ' +
+            'segments, or the customers at level=customer.',
+          { errors: ['OMNI_ERR_LTV_NOT_FITTABLE'] },
+        ),
       },
     },
     async (request, reply) => {

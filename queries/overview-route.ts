@@ -1,7 +1,14 @@
 import type { FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { loadSql } from './sql-files.ts'
-import { formatProperty, requestedFormat, sendTable, type TableColumn, type TableFormat } from './tabular.ts'
+import {
+  formatProperty,
+  metricAnswers,
+  requestedFormat,
+  sendTable,
+  type TableColumn,
+  type TableFormat,
+} from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 const totalsSql = loadSql('overview-totals')
@@ -79,6 +86,7 @@ export function registerOverviewRoute(
             channels: {
               type: 'string',
               pattern: '^[a-z_]+(,[a-z_]+)*$',
+              maxLength: 1000,
               description:
                 'Comma-separated channels: only their events, the orders placed in them and the journeys touching ' +
                 'them count (default: every channel).',
@@ -92,6 +100,7 @@ export function registerOverviewRoute(
             ...formatProperty,
           },
         },
+        response: metricAnswers('The totals and the series; as CSV or Arrow, the series.'),
       },
     },
     async (request, reply) => {

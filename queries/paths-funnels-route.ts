@@ -2,7 +2,15 @@ import type { FastifyInstance } from 'fastify'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
 import { loadRangeSql } from './sql-files.ts'
-import { formatProperty, requestedFormat, sendTable, share, type TableColumn, type TableFormat } from './tabular.ts'
+import {
+  formatProperty,
+  metricAnswers,
+  requestedFormat,
+  sendTable,
+  share,
+  type TableColumn,
+  type TableFormat,
+} from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 const pathsSql = loadRangeSql('channel-paths')
@@ -84,6 +92,7 @@ export function registerPathAndFunnelRoutes(
             },
           },
         },
+        response: metricAnswers('The commonest paths; as CSV or Arrow, one row per path.'),
       },
     },
     async (request, reply) => {
@@ -146,6 +155,7 @@ export function registerPathAndFunnelRoutes(
             steps: {
               type: 'string',
               pattern: '^[a-z0-9_]+(,[a-z0-9_]+){1,7}$',
+              maxLength: 1000,
               description:
                 'Two to eight event types, comma-separated, in order (e.g. page_view,add_to_cart,order_created).',
             },
@@ -155,9 +165,15 @@ export function registerPathAndFunnelRoutes(
               maximum: 365,
               description: 'How long after the first step the others may come (default 7).',
             },
-            channel: { type: 'string', pattern: '^[a-z_]+$', description: 'Count only events of this channel.' },
+            channel: {
+              type: 'string',
+              pattern: '^[a-z_]+$',
+              maxLength: 100,
+              description: 'Count only events of this channel.',
+            },
           },
         },
+        response: metricAnswers('Persons reaching each step; as CSV or Arrow, one row per step.'),
       },
     },
     async (request, reply) => {

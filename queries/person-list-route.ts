@@ -2,7 +2,14 @@ import type { FastifyInstance } from 'fastify'
 import { isoFromDateTime } from '../runtime/clickhouse-values.ts'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { loadSql } from './sql-files.ts'
-import { formatProperty, requestedFormat, sendTable, type TableColumn, type TableFormat } from './tabular.ts'
+import {
+  formatProperty,
+  metricAnswers,
+  requestedFormat,
+  sendTable,
+  type TableColumn,
+  type TableFormat,
+} from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 const listSql = loadSql('person-list')
@@ -75,6 +82,7 @@ export function registerPersonListRoute(
             channels: {
               type: 'string',
               pattern: '^[a-z_]+(,[a-z_]+)*$',
+              maxLength: 1000,
               description: 'Comma-separated channels: only persons who used one of them (default: everyone).',
             },
             sort: {
@@ -87,6 +95,9 @@ export function registerPersonListRoute(
             ...formatProperty,
           },
         },
+        response: metricAnswers(
+          'The persons, top first; as CSV or Arrow, one row per person (channels comma-separated).',
+        ),
       },
     },
     async (request, reply) => {

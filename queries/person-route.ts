@@ -3,6 +3,7 @@ import type { IdentifierHasher } from '../producers/identifier-hashing.ts'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
 import { loadSql } from './sql-files.ts'
+import { anyObject, errorAnswers, readerRouteErrors } from './tabular.ts'
 
 const personOfIdentifierSql = loadSql('person-of-identifier')
 const identifiersSql = loadSql('person-identifiers')
@@ -89,6 +90,10 @@ export function registerPersonRoute(
           properties: {
             events: { type: 'integer', minimum: 1, maximum: 1000, description: 'Newest events to list (default 100).' },
           },
+        },
+        response: {
+          200: { description: 'The customer profile.', ...anyObject },
+          ...errorAnswers([...readerRouteErrors, 'OMNI_ERR_API_NOT_FOUND']),
         },
       },
     },

@@ -3,7 +3,14 @@ import type { Registry } from 'prom-client'
 import { isoFromDateTime } from '../runtime/clickhouse-values.ts'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { loadSql } from './sql-files.ts'
-import { formatProperty, requestedFormat, sendTable, type TableColumn, type TableFormat } from './tabular.ts'
+import {
+  formatProperty,
+  metricAnswers,
+  requestedFormat,
+  sendTable,
+  type TableColumn,
+  type TableFormat,
+} from './tabular.ts'
 import { timeRangeOf, timeRangeProperties } from './time-range.ts'
 
 const ledgerSql = loadSql('pipeline-ledger')
@@ -94,12 +101,16 @@ export function registerPipelineHealthRoute(
             ...formatProperty,
           },
         },
+        response: metricAnswers('Pipeline health; as CSV or Arrow, the totals per topic.'),
       },
     },
     async (request, reply) => {
-      // timeRangeOf defaults to 30 days; pipeline health looks at the last day unless asked otherwise.
-      const to = request.query.to ?? new Date().toISOString()
-      const range = timeRangeOf({ to, from: request.query.from ?? new Date(Date.parse(to) - dayMs).toISOString() })
+      // Pipeline health looks at the day up to now unless asked otherwise.
+      const range = timeRangeOf(
+        { to: request.query.to ?? new Date().toISOString(), from: request.query.from },
+        Date.now(),
+        dayMs,
+      )
       const [ledgerRows, ingestRows] = await Promise.all([
         queryRows<LedgerTopic>(store, ledgerSql, range.params, settings),
         queryRows<{ minute: string; loaded: number }>(store, ingestSql, range.params, settings),

@@ -1,6 +1,7 @@
 import { Float64, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow'
 import { stringify } from 'csv-stringify/sync'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { errorCatalogue, type ErrorCode } from '../runtime/errors.ts'
 import { timeRangeProperties } from './time-range.ts'
 
 /** What a metric route can answer in: JSON (its documented shape), or its rows as CSV or an Arrow IPC stream. */
@@ -24,6 +25,77 @@ export const rangeAndFormatQuerystring = {
   additionalProperties: false,
   properties: { ...timeRangeProperties, ...formatProperty },
 } as const
+
+/** Any JSON object: the documented 200 answer of a route whose fields its description and docs/ give. */
+export const anyObject = { type: 'object', additionalProperties: true } as const
+
+/**
+ * The 200 answer of a route with a `format`: its JSON (`json`, by default any object), or its rows as CSV or as an
+ * Arrow IPC stream. Only JSON goes through the schema's serializer; CSV and Arrow are sent as they are (sendTable).
+ */
+export function tableAnswer(description: string, json: object = anyObject) {
+  return {
+    description,
+    content: {
+      'application/json': { schema: json },
+      'text/csv': { schema: { type: 'string', description: 'The rows, a header line first (format=csv).' } },
+      [arrowStreamType]: {
+        schema: {
+          type: 'string',
+          format: 'binary',
+          description: 'The rows as an Apache Arrow IPC stream (format=arrow).',
+        },
+      },
+    },
+  } as const
+}
+
+/** What every refused API request is answered with: a code of runtime/errors.ts and a message naming what is wrong. */
+export const errorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+      required: ['code', 'message'],
+    },
+  },
+} as const
+
+/**
+ * The error answers of a route, by status, for its schema's `response`: each described by the codes it carries and
+ * their summaries in the error catalogue, so the document says what the server sends.
+ */
+export function errorAnswers(
+  codes: readonly ErrorCode[],
+): Record<number, typeof errorSchema & { description: string }> {
+  const answers: Record<number, typeof errorSchema & { description: string }> = {}
+  for (const code of codes) {
+    const { status, summary } = errorCatalogue[code]
+    const line = `${code}: ${summary}`
+    const known = answers[status]
+    answers[status] = { ...errorSchema, description: known === undefined ? line : `${known.description} ${line}` }
+  }
+  return answers
+}
+
+/** The errors of a metric route any key may read: a bad parameter, a missing or unknown key, the rate limit. */
+export const readerRouteErrors = [
+  'OMNI_ERR_API_BAD_PARAMETER',
+  'OMNI_ERR_API_UNAUTHORIZED',
+  'OMNI_ERR_API_RATE_LIMITED',
+] as const satisfies readonly ErrorCode[]
+
+/**
+ * The answers of a metric route with a `format`, for its schema's `response`: 200 as JSON (`json`, by default any
+ * object), CSV or Arrow, and the errors of readerRouteErrors and `errors`.
+ */
+export function metricAnswers(
+  description: string,
+  { json, errors = [] }: { json?: object; errors?: readonly ErrorCode[] } = {},
+) {
+  return { 200: tableAnswer(description, json), ...errorAnswers([...readerRouteErrors, ...errors]) }
+}
 
 /** The format a request asks for: its `format` parameter, else its Accept header, else JSON. */
 export function requestedFormat(request: FastifyRequest<{ Querystring: { format?: TableFormat } }>): TableFormat {

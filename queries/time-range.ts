@@ -30,16 +30,49 @@ export interface TimeRange {
   readonly wholeDays: boolean
 }
 
+/** The instants a DateTime64(3) holds, [1900-01-01, 2300-01-01): the engine would clamp a time outside them. */
+const earliest = Date.UTC(1900, 0, 1)
+const latest = Date.UTC(2300, 0, 1)
+
 /**
- * The range a request asks for: the 30 days before `to` unless `from` says otherwise. `to` defaults to the end of
- * today (UTC), so that the default range is whole days, which the daily aggregates answer (`wholeDays`).
+ * The instant a `from` or `to` names. The schema's date-time format lets through times JavaScript cannot read (a leap
+ * second, 23:59:60) and years the engine cannot store: both are refused here, naming the parameter.
+ */
+function instantOf(name: 'from' | 'to', text: string): number {
+  const instant = Date.parse(text)
+  if (Number.isNaN(instant)) {
+    throw new OmnistitchError(
+      'OMNI_ERR_API_BAD_PARAMETER',
+      `querystring parameter "${name}": expected an ISO 8601 date-time such as 2026-05-01T00:00:00Z (got "${text.slice(0, 64)}")`,
+    )
+  }
+  return instant
+}
+
+function checkStorable(name: 'from' | 'to', instant: number): void {
+  if (instant < earliest || instant > latest) {
+    throw new OmnistitchError(
+      'OMNI_ERR_API_BAD_PARAMETER',
+      `querystring parameter "${name}": expected a time from 1900-01-01T00:00:00Z to 2300-01-01T00:00:00Z ` +
+        `(got ${new Date(instant).toISOString()})`,
+    )
+  }
+}
+
+/**
+ * The range a request asks for: `spanMs` (30 days) before `to` unless `from` says otherwise. `to` defaults to the end
+ * of today (UTC), so that the default range is whole days, which the daily aggregates answer (`wholeDays`). Refuses
+ * (OMNI_ERR_API_BAD_PARAMETER) a time that cannot be read or stored, and a `from` not before `to`.
  */
 export function timeRangeOf(
-  query: { readonly from?: string; readonly to?: string },
+  query: { readonly from?: string | undefined; readonly to?: string | undefined },
   now: number = Date.now(),
+  spanMs: number = 30 * dayMs,
 ): TimeRange {
-  const to = query.to === undefined ? Math.floor(now / dayMs) * dayMs + dayMs : Date.parse(query.to)
-  const from = query.from === undefined ? to - 30 * dayMs : Date.parse(query.from)
+  const to = query.to === undefined ? Math.floor(now / dayMs) * dayMs + dayMs : instantOf('to', query.to)
+  checkStorable('to', to)
+  const from = query.from === undefined ? to - spanMs : instantOf('from', query.from)
+  checkStorable('from', from)
   if (from >= to) {
     throw new OmnistitchError('OMNI_ERR_API_BAD_PARAMETER', 'querystring parameter "from" must be before "to"')
   }
