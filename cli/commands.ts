@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import Fastify from 'fastify'
 import readline from 'node:readline'
 import { createIdentityScheduler } from '../consumers/identity-scheduler.ts'
-import { identityRulesFrom, writeJourneySettings } from '../consumers/identity-resolver.ts'
+import { describeSettings, readStoredSettings, settingsFrom, storeSettings } from '../consumers/stored-settings.ts'
 import { createTouchpointLoader } from '../consumers/touchpoint-loader.ts'
 import { createPipelineMetrics, type PipelineMetrics } from '../runtime/metrics.ts'
 import {
@@ -90,12 +90,50 @@ async function buildApiFromConfig(
   return { api, apiKeys, hasher, readOnlyStore }
 }
 
-/** Opens the store and brings it up to date: migrations, retention, journey settings. */
+/**
+ * Opens the store with its tables up to date (migrations). It writes no setting: the journey settings, identity rules
+ * and retention stay as stored, whatever this process's environment says, so that a reader (`serve`, `sql`,
+ * `identity`) never changes what the pipeline computes. Only `applyPipelineSettings` writes them.
+ */
 export async function openMigratedStore(config: Config, logger: Logger): Promise<Store> {
   const store = await openStore(storeOptions(config))
   await migrate(store, { logger })
+  return store
+}
+
+/** Runs `use` on the migrated store (`openMigratedStore`) and closes the store after, whatever happens. */
+export async function withMigratedStore<T>(
+  config: Config,
+  logger: Logger,
+  use: (store: Store) => Promise<T>,
+): Promise<T> {
+  const store = await openMigratedStore(config, logger)
+  try {
+    return await use(store)
+  } finally {
+    await store.close()
+  }
+}
+
+/**
+ * Makes this process's configuration the pipeline's: retention, journey settings and identity rules, each written
+ * only where it differs from what is stored. Run by the pipeline's start (`start`, `consume`), whose environment the
+ * operator configured, and by `omnistitch settings apply`; never by a reader.
+ */
+export async function applyPipelineSettings(store: Store, config: Config, logger: Logger) {
   await applyRetention(store, config.retentionDays)
-  await writeJourneySettings(store, config)
+  return storeSettings(store, settingsFrom(config), logger)
+}
+
+/** The store for the pipeline's start: migrated, with the configuration's settings applied. */
+async function openPipelineStore(config: Config, logger: Logger): Promise<Store> {
+  const store = await openMigratedStore(config, logger)
+  try {
+    await applyPipelineSettings(store, config, logger)
+  } catch (error) {
+    await store.close()
+    throw error
+  }
   return store
 }
 
@@ -109,7 +147,6 @@ function createConsumer(
 ) {
   const identities = createIdentityScheduler({
     store,
-    rules: identityRulesFrom(config),
     logger,
     intervalSeconds: config.identityIntervalSeconds,
     metrics,
@@ -141,7 +178,7 @@ export async function startCommand({ config, logger }: Context, options: { demo:
   const { brokers, localKafka } = await resolveBrokers(config, logger, { startLocal: true })
   const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
   await ensurePipelineTopics(kafka, config)
-  const store = await openMigratedStore(config, logger)
+  const store = await openPipelineStore(config, logger)
   const registry = createSchemaRegistry(config)
   const metrics = createPipelineMetrics()
   const consumer = createConsumer({ config, logger }, kafka, store, registry, metrics)
@@ -226,7 +263,7 @@ export async function consumeCommand({ config, logger }: Context): Promise<void>
   const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
   const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
   await ensurePipelineTopics(kafka, config)
-  const store = await openMigratedStore(config, logger)
+  const store = await openPipelineStore(config, logger)
   const metrics = createPipelineMetrics()
   const consumer = createConsumer({ config, logger }, kafka, store, createSchemaRegistry(config), metrics)
   await consumer.loader.start()
@@ -244,20 +281,58 @@ export async function consumeCommand({ config, logger }: Context): Promise<void>
   })
 }
 
-/** `omnistitch serve`: the API alone. */
-export async function serveCommand({ config, logger }: Context): Promise<void> {
+/**
+ * What `omnistitch serve` runs, not yet listening: the API over the store as it is (a reader: it writes no setting),
+ * and how to close both.
+ */
+export async function openApiService({ config, logger }: Context) {
   const { brokers } = await resolveBrokers(config, logger, { startLocal: false })
   const kafka = createKafkaClient({ brokers, clientId: config.kafkaClientId, logger })
   const store = await openMigratedStore(config, logger)
   const kafkaCheck = createKafkaCheck(kafka)
   const { api, apiKeys, readOnlyStore } = await buildApiFromConfig(config, logger, store, kafkaCheck.check)
-  const address = await api.listen({ host: config.apiHost, port: config.apiPort })
+  return {
+    api,
+    apiKeys,
+    close: async () => {
+      await api.close()
+      await kafkaCheck.close().catch(() => undefined)
+      await readOnlyStore?.close()
+      await store.close()
+    },
+  }
+}
+
+/** `omnistitch serve`: the API alone. */
+export async function serveCommand(context: Context): Promise<void> {
+  const { api, apiKeys, close } = await openApiService(context)
+  const address = await api.listen({ host: context.config.apiHost, port: context.config.apiPort })
   process.stdout.write(`API listening at ${address}\nDashboard at ${dashboardAddress(address, apiKeys)}\n`)
-  onShutdownSignal(logger, async () => {
-    await api.close()
-    await kafkaCheck.close().catch(() => undefined)
-    await readOnlyStore?.close()
-    await store.close()
+  onShutdownSignal(context.logger, close)
+}
+
+/** `omnistitch settings show`: the journey settings and identity rules in force, as stored. */
+export async function settingsShowCommand(
+  { config, logger }: Context,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  await withMigratedStore(config, logger, async (store) => {
+    out.write(`${JSON.stringify(describeSettings(await readStoredSettings(store)), null, 2)}\n`)
+  })
+}
+
+/**
+ * `omnistitch settings apply`: make this environment's journey settings, identity rules and retention the
+ * pipeline's, as `start` and `consume` do when they start, and print what is stored now and what was written.
+ * Journeys follow at the next refresh of the views, people at the next resolver run.
+ */
+export async function settingsApplyCommand(
+  { config, logger }: Context,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  await withMigratedStore(config, logger, async (store) => {
+    const { written } = await applyPipelineSettings(store, config, logger)
+    out.write(`${JSON.stringify({ written, ...describeSettings(await readStoredSettings(store)) }, null, 2)}\n`)
   })
 }
 

@@ -1,10 +1,11 @@
-import { identityRulesFrom, recordSplit, runIdentityResolution } from '../consumers/identity-resolver.ts'
+import { recordSplit, runIdentityResolution } from '../consumers/identity-resolver.ts'
+import { readIdentityRules } from '../consumers/stored-settings.ts'
 import { queryRows } from '../runtime/clickhouse-store.ts'
 import type { Config } from '../runtime/config.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { identifierPriority } from '../schemas/capture-events.ts'
-import { openMigratedStore } from './commands.ts'
+import { withMigratedStore } from './commands.ts'
 
 interface Context {
   readonly config: Config
@@ -25,15 +26,19 @@ function parseIdentifier(text: string): string {
   return text
 }
 
-/** `omnistitch identity resolve`: one resolver run now, and the refresh of orders, journeys and persons. */
-export async function identityResolveCommand({ config, logger }: Context): Promise<void> {
-  const store = await openMigratedStore(config, logger)
-  try {
-    const run = await runIdentityResolution(store, { rules: identityRulesFrom(config), logger })
-    process.stdout.write(`${JSON.stringify(run)}\n`)
-  } finally {
-    await store.close()
-  }
+/**
+ * `omnistitch identity resolve`: one resolver run now, and the refresh of orders, journeys and persons. The run uses
+ * the stored identity rules, not this process's environment: every process resolves alike (`settings apply` changes
+ * them).
+ */
+export async function identityResolveCommand(
+  { config, logger }: Context,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  await withMigratedStore(config, logger, async (store) => {
+    const run = await runIdentityResolution(store, { rules: await readIdentityRules(store), logger })
+    out.write(`${JSON.stringify(run)}\n`)
+  })
 }
 
 /**
@@ -46,15 +51,14 @@ export async function identitySplitCommand(
   options: { reason: string; undo: boolean },
 ): Promise<void> {
   const key = parseIdentifier(identifier)
-  const store = await openMigratedStore(config, logger)
-  try {
+  await withMigratedStore(config, logger, async (store) => {
     const [before] = await queryRows<{ person_id: string }>(
       store,
       'SELECT argMax(person_id, version) AS person_id FROM {database:Identifier}.identity_map WHERE identifier = {key:String}',
       { key },
     )
     await recordSplit(store, key, !options.undo, options.reason)
-    const run = await runIdentityResolution(store, { rules: identityRulesFrom(config), logger })
+    const run = await runIdentityResolution(store, { rules: await readIdentityRules(store), logger })
     const [after] = await queryRows<{ person_id: string }>(
       store,
       'SELECT argMax(person_id, version) AS person_id FROM {database:Identifier}.identity_map WHERE identifier = {key:String}',
@@ -63,23 +67,24 @@ export async function identitySplitCommand(
     process.stdout.write(
       `${JSON.stringify({ identifier: key, split: !options.undo, person_before: before?.person_id ?? null, person_after: after?.person_id ?? null, run })}\n`,
     )
-  } finally {
-    await store.close()
-  }
+  })
 }
 
 /** `omnistitch identity show <identifier>`: the person, its identifiers and the audit trail that made it. */
-export async function identityShowCommand({ config, logger }: Context, identifier: string): Promise<void> {
+export async function identityShowCommand(
+  { config, logger }: Context,
+  identifier: string,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
   const key = parseIdentifier(identifier)
-  const store = await openMigratedStore(config, logger)
-  try {
+  await withMigratedStore(config, logger, async (store) => {
     const [entry] = await queryRows<{ person_id: string }>(
       store,
       'SELECT argMax(person_id, version) AS person_id FROM {database:Identifier}.identity_map WHERE identifier = {key:String}',
       { key },
     )
     if (entry === undefined || entry.person_id === '') {
-      process.stdout.write(`${JSON.stringify({ identifier: key, person_id: null })}\n`)
+      out.write(`${JSON.stringify({ identifier: key, person_id: null })}\n`)
       return
     }
     const identifiers = await queryRows<{ identifier: string; status: string; linked_by_event: string }>(
@@ -96,10 +101,6 @@ export async function identityShowCommand({ config, logger }: Context, identifie
        WHERE identifier IN {identifiers:Array(String)} ORDER BY version, identifier`,
       { identifiers: identifiers.map((row) => row.identifier) },
     )
-    process.stdout.write(
-      `${JSON.stringify({ identifier: key, person_id: entry.person_id, identifiers, audit }, null, 2)}\n`,
-    )
-  } finally {
-    await store.close()
-  }
+    out.write(`${JSON.stringify({ identifier: key, person_id: entry.person_id, identifiers, audit }, null, 2)}\n`)
+  })
 }

@@ -11,6 +11,8 @@ import {
   migrateCommand,
   produceCommand,
   serveCommand,
+  settingsApplyCommand,
+  settingsShowCommand,
   startCommand,
 } from './commands.ts'
 import { attributionCommand, type AttributionCommandOptions } from './attribution-command.ts'
@@ -151,6 +153,23 @@ identityCommand
   .action(async (identifier: string, options: { reason: string }) =>
     identitySplitCommand(context(), identifier, { reason: options.reason, undo: true }),
   )
+
+const settingsCommand = program
+  .command('settings')
+  .description(
+    'Show or change the stored journey settings and identity rules, which every process uses (start and consume write their own when they start).',
+  )
+settingsCommand
+  .command('show')
+  .description('Print the journey settings and identity rules in force, as stored.')
+  .action(async () => settingsShowCommand(context()))
+settingsCommand
+  .command('apply')
+  .description(
+    "Store this environment's journey settings, identity rules and retention (OMNISTITCH_CONVERSION_TYPES, OMNISTITCH_IDENTITY_*, ...) where they differ.",
+  )
+  .addHelpText('after', configHelp)
+  .action(async () => settingsApplyCommand(context()))
 
 program
   .command('attribution')

@@ -17,7 +17,8 @@ export type SqlOutputFormat = keyof typeof formats
 /**
  * `omnistitch sql "<query>"`: read-only SQL against the store, printed as a table, CSV, TSV, JSON lines or an Arrow
  * stream (the engine's own output formats). `{database:Identifier}` names the store's database. The query runs with
- * `readonly = 2` (no writes, no DDL) and the metric queries' time and memory limits.
+ * `readonly = 2` (no writes, no DDL) and the metric queries' time and memory limits. Opening the store writes no
+ * setting either: the journey settings and identity rules stay as the pipeline stored them.
  */
 export async function sqlCommand(
   { config, logger }: { config: Config; logger: Logger },

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto'
-import { identifierPriority } from '../schemas/capture-events.ts'
-import type { Identifiers } from '../schemas/capture-events.ts'
+import { settings } from '../runtime/config.ts'
+import type { identifierPriority, Identifiers } from '../schemas/capture-events.ts'
 
 /**
  * An identifier kind that can link events to a person. Order ids come last: they tie an order's later events (a
@@ -30,12 +30,32 @@ export interface IdentityRules {
   readonly priority: readonly (typeof identifierPriority)[number][]
 }
 
-export const defaultIdentityRules: IdentityRules = {
-  junkValues: ['', '0', 'null', 'undefined', 'anonymous', 'none', 'n/a', '-', 'unknown', 'test'],
-  junkCardPattern: /^\d*?0{6,}$/,
-  maxPeople: { loyalty_card: 1, device_id: 1, anonymous_id: 1, order_id: 1 },
-  priority: identifierPriority,
+/** Loyalty cards made only of zeros after a prefix: placeholders a till prints when no card was shown. */
+const allZeroCard = /^\d*?0{6,}$/
+
+/**
+ * The rules from the operator's settings (OMNISTITCH_IDENTITY_JUNK_VALUES, _MAX_PEOPLE, _PRIORITY): empty values are
+ * always junk, and an order id names one person unless a limit for order ids is set.
+ */
+export function identityRulesOf(chosen: {
+  readonly junkValues: readonly string[]
+  readonly maxPeople: Readonly<Record<string, number>>
+  readonly priority: readonly string[]
+}): IdentityRules {
+  return {
+    junkValues: ['', ...chosen.junkValues],
+    junkCardPattern: allZeroCard,
+    maxPeople: { order_id: 1, ...chosen.maxPeople },
+    priority: chosen.priority as IdentityRules['priority'],
+  }
 }
+
+/** The rules when nothing else is said: the defaults of the settings in runtime/config.ts, their one home. */
+export const defaultIdentityRules: IdentityRules = identityRulesOf({
+  junkValues: settings.identityJunkValues.fallback,
+  maxPeople: settings.identityMaxPeople.fallback,
+  priority: settings.identityPriority.fallback,
+})
 
 /** Kinds that anchor a person in the first pass: personal enough that two people rarely share one. */
 const anchorKinds: readonly IdentifierKind[] = ['customer_id', 'email_hash', 'phone_hash']

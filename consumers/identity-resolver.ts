@@ -3,7 +3,7 @@ import type { Config } from '../runtime/config.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { Identifiers } from '../schemas/capture-events.ts'
 import {
-  defaultIdentityRules,
+  identityRulesOf,
   personOfIdentifiers,
   resolveIdentities,
   type IdentifierKind,
@@ -41,14 +41,16 @@ export interface ResolutionRun {
   readonly milliseconds: number
 }
 
-/** Identity rules from the configuration. Empty values are always junk. */
+/**
+ * Identity rules from this process's configuration. Only what writes the stored rules uses them (consumers/
+ * stored-settings.ts); a resolver run takes the stored rules, so every process resolves alike.
+ */
 export function identityRulesFrom(config: Config): IdentityRules {
-  return {
-    junkValues: ['', ...config.identityJunkValues],
-    junkCardPattern: defaultIdentityRules.junkCardPattern,
-    maxPeople: { order_id: 1, ...config.identityMaxPeople },
-    priority: config.identityPriority as IdentityRules['priority'],
-  }
+  return identityRulesOf({
+    junkValues: config.identityJunkValues,
+    maxPeople: config.identityMaxPeople,
+    priority: config.identityPriority,
+  })
 }
 
 interface ComboRow {
@@ -253,23 +255,6 @@ export async function refreshDerivedViews(store: Store): Promise<void> {
     await store.client.command({ query: `SYSTEM REFRESH VIEW ${name}` })
     await store.client.command({ query: `SYSTEM WAIT VIEW ${name}` })
   }
-}
-
-/** Writes the journey settings from the configuration; the views read the newest row. */
-export async function writeJourneySettings(store: Store, config: Config): Promise<void> {
-  await store.client.insert({
-    table: `${store.database}.journey_settings`,
-    values: [
-      {
-        id: 1,
-        session_timeout_minutes: config.sessionTimeoutMinutes,
-        lookback_days: config.journeyLookbackDays,
-        conversion_types: config.conversionTypes,
-        updated_at: new Date().toISOString().replace('T', ' ').replace('Z', ''),
-      },
-    ],
-    format: 'JSONEachRow',
-  })
 }
 
 /** `omnistitch identity split|unsplit`: records the operator's decision; the next run applies it. */

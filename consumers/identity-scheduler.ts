@@ -2,8 +2,8 @@ import type { Store } from '../runtime/clickhouse-store.ts'
 import { describeError } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { PipelineMetrics } from '../runtime/metrics.ts'
-import type { IdentityRules } from './identity-graph.ts'
 import { runIdentityResolution, type ResolutionRun } from './identity-resolver.ts'
+import { readIdentityRules } from './stored-settings.ts'
 
 export interface IdentityScheduler {
   /** Tells the scheduler that rows were loaded; the next tick resolves them. */
@@ -17,11 +17,12 @@ export interface IdentityScheduler {
 /**
  * Runs the identity resolver (and the refresh of orders, journeys and persons after it) every `intervalSeconds`
  * when rows were loaded since the last run; one run at a time. A failed run is logged and retried at the next tick:
- * the loaded events are safe in `touchpoints`, only their people wait.
+ * the loaded events are safe in `touchpoints`, only their people wait. Each run reads the stored identity rules
+ * (consumers/stored-settings.ts), so it resolves as every other process does, and a change made by
+ * `omnistitch settings apply` holds from the next run.
  */
 export function createIdentityScheduler(options: {
   store: Store
-  rules: IdentityRules
   logger: Logger
   intervalSeconds: number
   metrics?: PipelineMetrics | undefined
@@ -37,7 +38,8 @@ export function createIdentityScheduler(options: {
       .then(async () => {
         pending = 0
         const stop = options.metrics?.identitySeconds.startTimer()
-        const result = await runIdentityResolution(options.store, { rules: options.rules, logger })
+        const rules = await readIdentityRules(options.store)
+        const result = await runIdentityResolution(options.store, { rules, logger })
         stop?.()
         options.metrics?.identityRuns.inc()
         options.metrics?.persons.set(result.persons)

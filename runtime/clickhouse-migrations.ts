@@ -132,8 +132,10 @@ export async function migrate(
 }
 
 /**
- * Sets how long raw touchpoints are kept: a TTL on event_time, or none for 0. Applied at every start, so changing
- * OMNISTITCH_RETENTION_DAYS and restarting is enough. ClickHouse drops expired rows in its background merges.
+ * Sets how long raw touchpoints are kept: a TTL on event_time, or none for 0. Applied when the pipeline starts
+ * (`start`, `consume`) and by `omnistitch settings apply`, so changing OMNISTITCH_RETENTION_DAYS and restarting the
+ * pipeline is enough; readers (`serve`, `sql`, `identity`) leave it as it is. ClickHouse drops expired rows in its
+ * background merges.
  */
 export async function applyRetention(store: Store, days: number): Promise<void> {
   const [table] = await queryRows<{ create_table_query: string }>(

@@ -23,6 +23,8 @@ describe('the omnistitch command', () => {
     [['identity'], /resolve .*show .*split .*unsplit/s],
     [['identity', 'split'], /Take an identifier \(kind:value\) out of merging[\s\S]*--reason <text>/],
     [['serve'], /Run the HTTP API alone/],
+    [['settings'], /show .*apply/s],
+    [['settings', 'apply'], /Store this environment's journey settings, identity rules and retention/],
     [['migrate'], /Apply pending ClickHouse migrations/],
     [['kafka'], /start .*stop .*fetch/s],
     [['kafka', 'start'], /Start a local broker in the background/],
@@ -120,11 +122,11 @@ describe('the omnistitch command', () => {
     expect(first.code).toBe(0)
     expect(JSON.parse(first.stdout)).toMatchObject({
       database: 'omnistitch',
-      applied: [1, 2, 3, 4, 5, 6, 7],
+      applied: [1, 2, 3, 4, 5, 6, 7, 8],
       alreadyApplied: [],
     })
     const second = await runCli(['migrate'], { OMNISTITCH_DATA_DIR: dataDir, CLICKHOUSE_URL: '' })
-    expect(JSON.parse(second.stdout)).toMatchObject({ applied: [], alreadyApplied: [1, 2, 3, 4, 5, 6, 7] })
+    expect(JSON.parse(second.stdout)).toMatchObject({ applied: [], alreadyApplied: [1, 2, 3, 4, 5, 6, 7, 8] })
   })
 
   it('resolves identities on an embedded store, and refuses an identifier that is not kind:value', async () => {
