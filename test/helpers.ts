@@ -64,5 +64,10 @@ export const testApiKeys = { [testReaderKey]: 'reader', [testAdminKey]: 'admin' 
 export const asReader = { authorization: `Bearer ${testReaderKey}` }
 export const asAdmin = { authorization: `Bearer ${testAdminKey}` }
 
+/** An identifier hash in its documented form (64 hex digits) that stands for a label, for fixtures such as 'e-anna'. */
+export function hashFor(label: string): string {
+  return crypto.createHash('sha256').update(label).digest('hex')
+}
+
 /** The hasher of e-mails and phones the API tests use (the collector's, with a test secret). */
 export const testHasher = createIdentifierHasher('test-hash-secret-0123456789')

@@ -11,7 +11,7 @@ import { ensureTopics } from '../runtime/kafka-client.ts'
 import type { CapturedEvent } from '../schemas/capture-events.ts'
 import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
 import { eventAt, webOrder } from './fixtures/events.ts'
-import { openTestStore, testKafka, testLogger, uniqueName, waitFor } from './helpers.ts'
+import { hashFor, openTestStore, testKafka, testLogger, uniqueName, waitFor } from './helpers.ts'
 
 const registry = createEmbeddedSchemaRegistry()
 const day = 86_400_000
@@ -20,7 +20,12 @@ const t0 = Date.parse('2026-05-01T10:00:00Z')
 
 const touch = eventAt
 
-const ids = (fields: Record<string, string>) => ({ identifiers: fields })
+// Hashes in their form (the loader refuses others), each standing for a label such as 'e-anna'.
+const ids = (fields: Record<string, string>) => ({
+  identifiers: Object.fromEntries(
+    Object.entries(fields).map(([kind, value]) => [kind, kind.endsWith('_hash') ? hashFor(value) : value]),
+  ),
+})
 const order = (at: number, type: string, amount: number, extra: Record<string, unknown> = {}) =>
   touch('order', at, {
     ...webOrder,
