@@ -1,6 +1,6 @@
-import crypto from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { OmnistitchError } from '../runtime/errors.ts'
+import { valueOfSecret } from '../runtime/key-lookup.ts'
 import { keptSecret } from '../runtime/local-secrets.ts'
 
 /** What a key may do: `reader` reads metrics; `admin` also runs admin routes. */
@@ -55,12 +55,7 @@ export function authorize(request: FastifyRequest, keys: Readonly<Record<string,
   if (key === undefined) {
     throw new OmnistitchError('OMNI_ERR_API_UNAUTHORIZED', 'an API key is required: send `Authorization: Bearer <key>`')
   }
-  const presented = Buffer.from(key)
-  let scope: ApiScope | undefined
-  for (const [known, knownScope] of Object.entries(keys)) {
-    const candidate = Buffer.from(known)
-    if (candidate.length === presented.length && crypto.timingSafeEqual(candidate, presented)) scope = knownScope
-  }
+  const scope = valueOfSecret(keys, key)
   if (scope === undefined) throw new OmnistitchError('OMNI_ERR_API_UNAUTHORIZED', 'the API key is not known')
   if (needs === 'admin' && scope !== 'admin') {
     throw new OmnistitchError(

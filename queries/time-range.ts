@@ -30,8 +30,11 @@ export interface TimeRange {
   readonly wholeDays: boolean
 }
 
-/** The instants a DateTime64(3) holds, [1900-01-01, 2300-01-01): the engine would clamp a time outside them. */
-const earliest = Date.UTC(1900, 0, 1)
+/**
+ * The instants a range may name, [1970-01-01, 2300-01-01]. A DateTime64(3) holds 1900 on, but the engine's Date (the
+ * days the overview fills) starts at 1970, and no event is stored from before 2000 (schemas/event-checks.ts).
+ */
+const earliest = Date.UTC(1970, 0, 1)
 const latest = Date.UTC(2300, 0, 1)
 
 /**
@@ -53,7 +56,7 @@ function checkStorable(name: 'from' | 'to', instant: number): void {
   if (instant < earliest || instant > latest) {
     throw new OmnistitchError(
       'OMNI_ERR_API_BAD_PARAMETER',
-      `querystring parameter "${name}": expected a time from 1900-01-01T00:00:00Z to 2300-01-01T00:00:00Z ` +
+      `querystring parameter "${name}": expected a time from 1970-01-01T00:00:00Z to 2300-01-01T00:00:00Z ` +
         `(got ${new Date(instant).toISOString()})`,
     )
   }
