@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { IdentifierHasher } from '../producers/identifier-hashing.ts'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
+import { ownValue } from '../runtime/key-lookup.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
 import { loadSql } from './sql-files.ts'
 import { anyObject, errorAnswers, readerRouteErrors } from './tabular.ts'
@@ -40,7 +41,7 @@ function bad(message: string): OmnistitchError {
  */
 export function storedIdentifier(lookup: string, hasher: IdentifierHasher): string {
   const colon = lookup.indexOf(':')
-  const kind = colon > 0 ? lookupKinds[lookup.slice(0, colon)] : undefined
+  const kind = colon > 0 ? ownValue(lookupKinds, lookup.slice(0, colon)) : undefined
   const value = lookup.slice(colon + 1)
   if (kind === undefined || value === '') {
     throw bad(

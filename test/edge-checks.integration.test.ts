@@ -11,7 +11,7 @@ import type { CapturedEvent } from '../schemas/capture-events.ts'
 import { createEmbeddedSchemaRegistry, decodeEvent } from '../schemas/schema-registry.ts'
 import { storeEvents, testApiServer } from './api-fixture.ts'
 import { event } from './fixtures/events.ts'
-import { openTestStore, testHasher, testKafka, testLogger, uniqueName, waitFor } from './helpers.ts'
+import { asReader, openTestStore, testHasher, testKafka, testLogger, uniqueName, waitFor } from './helpers.ts'
 
 const registry = createEmbeddedSchemaRegistry()
 const writeKey = 'site-write-key-0123456789'
@@ -156,6 +156,18 @@ describe('the capture edge and the loader check events alike, and keys are own e
         })
         expect(answer.statusCode, `${route.method} ${route.url} with Bearer ${name}`).toBe(401)
       }
+    }
+  })
+
+  it('takes no name of an Object.prototype property for a kind of identifier in a person lookup', async () => {
+    for (const name of inheritedNames) {
+      const answer = await api.inject({
+        method: 'GET',
+        url: `/v1/persons/${encodeURIComponent(name)}:x`,
+        headers: asReader,
+      })
+      expect(answer.statusCode, name).toBe(400)
+      expect(answer.json<{ error: { message: string } }>().error.message, name).toContain('expected kind:value')
     }
   })
 
