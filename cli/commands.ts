@@ -85,9 +85,20 @@ async function buildApiFromConfig(
     hasher,
     apiKeys,
     rateLimitPerMinute: config.apiRateLimit,
-    dashboard: { localReaderKey: isLoopbackHost(config.apiHost) ? readerKeyOf(apiKeys) : undefined },
+    dashboard: { localReaderKey: localReaderKeyOf(config, apiKeys) },
   })
   return { api, apiKeys, hasher, readOnlyStore }
+}
+
+/**
+ * The reader key the dashboard may hand to a browser on this machine: only when the API listens on a loopback address
+ * and OMNISTITCH_DASHBOARD_LOCAL_SIGN_IN is on (docs/DASHBOARDS.md).
+ */
+export function localReaderKeyOf(
+  config: Pick<Config, 'apiHost' | 'dashboardLocalSignIn'>,
+  apiKeys: Parameters<typeof readerKeyOf>[0],
+): string | undefined {
+  return config.dashboardLocalSignIn === 'on' && isLoopbackHost(config.apiHost) ? readerKeyOf(apiKeys) : undefined
 }
 
 /**

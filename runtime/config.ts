@@ -407,6 +407,15 @@ export const settings = {
     accepts: 'a whole number of bytes from 1024 to 104857600',
     fallback: 1_048_576,
   }),
+  dashboardLocalSignIn: setting<'on' | 'off'>({
+    env: 'OMNISTITCH_DASHBOARD_LOCAL_SIGN_IN',
+    defaultText: 'on',
+    description:
+      'Whether the dashboard hands its reader key to a browser on this machine (only when the API listens on a loopback address, and never to a request that came through a proxy); `off` behind a proxy that adds no forwarding header.',
+    schema: z.enum(['on', 'off']),
+    accepts: 'on or off',
+    fallback: 'on',
+  }),
   demoRate: setting({
     env: 'OMNISTITCH_DEMO_RATE',
     defaultText: '20',
