@@ -3,9 +3,11 @@ import os from 'node:os'
 import path from 'node:path'
 import type { Kafka } from 'kafkajs'
 import { startLocalKafka } from '../infra/kafka/kafka-launcher.ts'
+import { createTouchpointProducer, type TouchpointProducer } from '../producers/touchpoint-producer.ts'
 import type { Config } from '../runtime/config.ts'
-import { createKafkaClient } from '../runtime/kafka-client.ts'
+import { createKafkaClient, ensureTopics } from '../runtime/kafka-client.ts'
 import type { Logger } from '../runtime/logger.ts'
+import type { SchemaRegistry } from '../schemas/schema-registry.ts'
 
 /**
  * The broker a benchmark runs against: KAFKA_BROKERS if set, else a local broker of its own in a temporary directory
@@ -40,4 +42,31 @@ export async function openBenchKafka(
       fs.rmSync(workDir, { recursive: true, force: true })
     },
   }
+}
+
+/** The topics of one benchmark run, as the loader's options name them. */
+export interface BenchTopics {
+  readonly topic: string
+  readonly adCostTopic: string
+  readonly deadLetterTopic: string
+}
+
+/**
+ * New topics for one run, `bench.<name>.<time>` and its `.costs` and `.dlq` (the touchpoints with `partitions`, the
+ * others with one), and a connected producer to them.
+ */
+export async function openBenchTopics(
+  kafka: Kafka,
+  options: { name: string; partitions: number; registry: SchemaRegistry; logger: Logger },
+): Promise<{ topics: BenchTopics; producer: TouchpointProducer }> {
+  const topic = `bench.${options.name}.${Date.now()}`
+  const topics = { topic, adCostTopic: `${topic}.costs`, deadLetterTopic: `${topic}.dlq` }
+  await ensureTopics(kafka, [
+    { topic, partitions: options.partitions },
+    { topic: topics.adCostTopic, partitions: 1 },
+    { topic: topics.deadLetterTopic, partitions: 1 },
+  ])
+  const producer = createTouchpointProducer({ kafka, ...topics, registry: options.registry, logger: options.logger })
+  await producer.connect()
+  return { topics, producer }
 }

@@ -10,15 +10,13 @@ import { identityRulesFrom, runIdentityResolution } from '../consumers/identity-
 import { createTouchpointLoader } from '../consumers/touchpoint-loader.ts'
 import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
 import { simulate } from '../producers/simulator/simulate.ts'
-import { createTouchpointProducer } from '../producers/touchpoint-producer.ts'
 import { migrate } from '../runtime/clickhouse-migrations.ts'
 import { openStore, queryRows } from '../runtime/clickhouse-store.ts'
 import { loadConfig } from '../runtime/config.ts'
-import { ensureTopics } from '../runtime/kafka-client.ts'
 import { createLogger } from '../runtime/logger.ts'
 import type { CapturedEvent } from '../schemas/capture-events.ts'
 import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
-import { openBenchKafka } from './bench-kafka.ts'
+import { openBenchKafka, openBenchTopics } from './bench-kafka.ts'
 
 const { values } = parseArgs({
   options: {
@@ -48,15 +46,8 @@ log(`simulated ${events.length} events (${touchpoints} touchpoints, ${costs} ad 
 
 const bench = await openBenchKafka(config, logger)
 const { kafka, workDir } = bench
-const topic = `bench.ingest.${Date.now()}`
-await ensureTopics(kafka, [
-  { topic, partitions },
-  { topic: `${topic}.costs`, partitions: 1 },
-  { topic: `${topic}.dlq`, partitions: 1 },
-])
 const registry = createEmbeddedSchemaRegistry()
-const producer = createTouchpointProducer({ kafka, topic, adCostTopic: `${topic}.costs`, registry, logger })
-await producer.connect()
+const { topics, producer } = await openBenchTopics(kafka, { name: 'ingest', partitions, registry, logger })
 const produceStart = performance.now()
 for (let sent = 0; sent < events.length; sent += 5000) await producer.send(events.slice(sent, sent + 5000))
 const produceSeconds = (performance.now() - produceStart) / 1000
@@ -71,7 +62,7 @@ const reader = kafka.consumer({
 })
 let read = 0
 await reader.connect()
-await reader.subscribe({ topics: [topic, `${topic}.costs`], fromBeginning: true })
+await reader.subscribe({ topics: [topics.topic, topics.adCostTopic], fromBeginning: true })
 const readStart = performance.now()
 await reader.run({
   autoCommit: false,
@@ -96,9 +87,7 @@ const store = await openStore({
 await migrate(store, { logger })
 const loader = createTouchpointLoader({
   kafka,
-  topic,
-  adCostTopic: `${topic}.costs`,
-  deadLetterTopic: `${topic}.dlq`,
+  ...topics,
   groupId: `bench-load-${Date.now()}`,
   registry,
   store,
