@@ -15,8 +15,7 @@
 // Meanwhile the endpoints bench:api times are called one after another, a second apart.
 import os from 'node:os'
 import { parseArgs } from 'node:util'
-import { createIdentityScheduler } from '../consumers/identity-scheduler.ts'
-import { createTouchpointLoader } from '../consumers/touchpoint-loader.ts'
+import { createConsumer } from '../cli/commands.ts'
 import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
 import { queryRows } from '../runtime/clickhouse-store.ts'
 import { loadConfig } from '../runtime/config.ts'
@@ -101,22 +100,22 @@ metrics.identitySeconds.startTimer = (labels) => {
     return stop(more)
   }
 }
-const identities = createIdentityScheduler({
-  store,
-  logger,
-  intervalSeconds: config.identityIntervalSeconds,
-  metrics,
-})
-const loader = createTouchpointLoader({
+const { loader, identities } = createConsumer(
+  {
+    config: {
+      ...config,
+      touchpointTopic: topics.topic,
+      adCostTopic: topics.adCostTopic,
+      deadLetterTopic: topics.deadLetterTopic,
+      consumerGroup: `bench-freshness-${Date.now()}`,
+    },
+    logger,
+  },
   kafka,
-  ...topics,
-  groupId: `bench-freshness-${Date.now()}`,
-  registry,
   store,
-  logger,
+  registry,
   metrics,
-  onBatchLoaded: (rows) => identities.notify(rows),
-})
+)
 // The loaded store's views were paused while it was built; a running pipeline has them on their own schedule too.
 await store.client.command({ query: 'SYSTEM START VIEWS' })
 await loader.start()

@@ -148,8 +148,8 @@ async function openPipelineStore(config: Config, logger: Logger): Promise<Store>
   return store
 }
 
-/** The loader and the identity scheduler it feeds: what `start` and `consume` run. */
-function createConsumer(
+/** The loader and the identity scheduler it feeds: what `start` and `consume` run (and bench:freshness). */
+export function createConsumer(
   { config, logger }: Context,
   kafka: ReturnType<typeof createKafkaClient>,
   store: Store,
