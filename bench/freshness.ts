@@ -255,7 +255,8 @@ log(`traffic stopped after ${liveSeconds.toFixed(0)} s; stopping the pipeline`)
 const resolverRuns = await queryRows<{ seconds: number }>(
   store,
   `SELECT (toUnixTimestamp64Milli(finished_at) - toUnixTimestamp64Milli(started_at)) / 1000 AS seconds
-   FROM {database:Identifier}.identity_runs WHERE started_at >= fromUnixTimestamp64Milli({from:Int64})`,
+   FROM {database:Identifier}.identity_runs
+   WHERE finished = 1 AND started_at >= fromUnixTimestamp64Milli({from:Int64})`,
   { from: Math.round(performance.timeOrigin + liveStart) },
 )
 await loader.stop()

@@ -1,6 +1,7 @@
-import { recordSplit, runIdentityResolution } from '../consumers/identity-resolver.ts'
+import { createIdentityLease } from '../consumers/identity-lease.ts'
+import { recordSplit, requestRebuild, runIdentityResolution } from '../consumers/identity-resolver.ts'
 import { readIdentityRules } from '../consumers/stored-settings.ts'
-import { queryRows } from '../runtime/clickhouse-store.ts'
+import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import type { Config } from '../runtime/config.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
@@ -27,17 +28,74 @@ function parseIdentifier(text: string): string {
 }
 
 /**
- * `omnistitch identity resolve`: one resolver run now, and the refresh of orders, journeys and persons. The run uses
- * the stored identity rules, not this process's environment: every process resolves alike (`settings apply` changes
- * them).
+ * Runs `work` with the identity lease (consumers/identity-lease.ts), or, when a running consumer holds it, says so:
+ * two resolvers writing one graph at once could corrupt it. In embedded mode no other process can hold the store, so
+ * the lease is always free here.
+ */
+async function withIdentityLease(
+  store: Store,
+  work: () => Promise<unknown>,
+  busy: () => Promise<unknown>,
+): Promise<void> {
+  const lease = createIdentityLease(store)
+  if (!(await lease.acquire())) {
+    await busy()
+    return
+  }
+  try {
+    await work()
+  } finally {
+    await lease.release()
+  }
+}
+
+const leaderBusy = (out: NodeJS.WritableStream, what: string) => async () => {
+  out.write(`${JSON.stringify({ resolved_by: 'the running consumer that holds the identity lease', note: what })}\n`)
+}
+
+/**
+ * `omnistitch identity resolve`: one incremental cycle now (identities, then the refresh of orders, journeys and
+ * persons), as the consumer runs every interval. The run uses the stored identity rules, not this process's
+ * environment: every process resolves alike (`settings apply` changes them; the next run then rebuilds).
  */
 export async function identityResolveCommand(
   { config, logger }: Context,
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
   await withMigratedStore(config, logger, async (store) => {
-    const run = await runIdentityResolution(store, { rules: await readIdentityRules(store), logger })
-    out.write(`${JSON.stringify(run)}\n`)
+    await withIdentityLease(
+      store,
+      async () => {
+        const run = await runIdentityResolution(store, { rules: await readIdentityRules(store), logger })
+        out.write(`${JSON.stringify(run)}\n`)
+      },
+      leaderBusy(out, 'a consumer is resolving every interval; nothing was run here'),
+    )
+  })
+}
+
+/**
+ * `omnistitch identity rebuild`: resolves every combination stored from scratch and writes the graph anew: the repair
+ * after a change of rules or a suspected fault, and the oracle the incremental runs are tested against. When a running
+ * consumer holds the lease, the rebuild is requested from it instead (its next run rebuilds).
+ */
+export async function identityRebuildCommand(
+  { config, logger }: Context,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  await withMigratedStore(config, logger, async (store) => {
+    await withIdentityLease(
+      store,
+      async () => {
+        const rules = await readIdentityRules(store)
+        const run = await runIdentityResolution(store, { rules, logger, rebuild: true })
+        out.write(`${JSON.stringify(run)}\n`)
+      },
+      async () => {
+        await requestRebuild(store)
+        await leaderBusy(out, 'a rebuild was requested; the consumer runs it at its next interval')()
+      },
+    )
   })
 }
 
@@ -58,14 +116,20 @@ export async function identitySplitCommand(
       { key },
     )
     await recordSplit(store, key, !options.undo, options.reason)
-    const run = await runIdentityResolution(store, { rules: await readIdentityRules(store), logger })
-    const [after] = await queryRows<{ person_id: string }>(
+    await withIdentityLease(
       store,
-      'SELECT argMax(person_id, version) AS person_id FROM {database:Identifier}.identity_map WHERE identifier = {key:String}',
-      { key },
-    )
-    process.stdout.write(
-      `${JSON.stringify({ identifier: key, split: !options.undo, person_before: before?.person_id ?? null, person_after: after?.person_id ?? null, run })}\n`,
+      async () => {
+        const run = await runIdentityResolution(store, { rules: await readIdentityRules(store), logger })
+        const [after] = await queryRows<{ person_id: string }>(
+          store,
+          'SELECT argMax(person_id, version) AS person_id FROM {database:Identifier}.identity_map WHERE identifier = {key:String}',
+          { key },
+        )
+        process.stdout.write(
+          `${JSON.stringify({ identifier: key, split: !options.undo, person_before: before?.person_id ?? null, person_after: after?.person_id ?? null, run })}\n`,
+        )
+      },
+      leaderBusy(process.stdout, 'the split is recorded; the consumer applies it at its next interval'),
     )
   })
 }

@@ -1,4 +1,9 @@
-import { identityResolveCommand, identityShowCommand, identitySplitCommand } from './identity-commands.ts'
+import {
+  identityRebuildCommand,
+  identityResolveCommand,
+  identityShowCommand,
+  identitySplitCommand,
+} from './identity-commands.ts'
 import { Command, InvalidArgumentError } from 'commander'
 import { loadConfig, type Config } from '../runtime/config.ts'
 import { OmnistitchError } from '../runtime/errors.ts'
@@ -133,8 +138,16 @@ const identityCommand = program
   )
 identityCommand
   .command('resolve')
-  .description('Resolve identities now and refresh orders, journeys and persons.')
+  .description(
+    'Resolve what arrived since the last run now (incremental, as the consumer does) and refresh orders, journeys and persons.',
+  )
   .action(async () => identityResolveCommand(context()))
+identityCommand
+  .command('rebuild')
+  .description(
+    'Resolve every stored event from scratch and write the identity graph anew: the repair after a rule change or a fault.',
+  )
+  .action(async () => identityRebuildCommand(context()))
 identityCommand
   .command('show <identifier>')
   .description('The person of an identifier (kind:value), its identifiers and the audit trail of its merges.')

@@ -1,15 +1,34 @@
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import type { Config } from '../runtime/config.ts'
 import type { Logger } from '../runtime/logger.ts'
-import type { Identifiers } from '../schemas/capture-events.ts'
 import {
   identityRulesOf,
   personOfIdentifiers,
   resolveIdentities,
+  usableIdentifiers,
   type IdentifierKind,
   type IdentityEdge,
+  type IdentityResolution,
   type IdentityRules,
 } from './identity-graph.ts'
+import {
+  clearGraph,
+  componentIdOf,
+  earlier,
+  readAllEdges,
+  readComponentEdges,
+  readInbox,
+  readJournal,
+  readNodes,
+  rulesFingerprint,
+  serverNow,
+  writeEdges,
+  writeJournal,
+  writeNodes,
+  writeSettings,
+  type Edge,
+  type StoredEdge,
+} from './identity-state.ts'
 
 /** The views the resolver refreshes after a run, in dependency order (journeys read orders and journey_touchpoints). */
 export const derivedViews = [
@@ -30,11 +49,17 @@ export const derivedViews = [
 ] as const
 
 export interface ResolutionRun {
+  /** incremental: the components the new combinations touch; rebuild: everything stored. */
+  readonly mode: 'incremental' | 'rebuild'
   readonly version: number
+  /** Combinations read: from the inbox (incremental) or from every touchpoint (rebuild). */
   readonly combos: number
+  /** Identifiers recomputed. */
   readonly identifiers: number
+  /** Persons and quarantined identifiers in the whole store after the run. */
   readonly persons: number
   readonly quarantined: number
+  /** Conflicts (an event with two customer ids) in what was recomputed. */
   readonly conflicts: number
   /** Identifiers and combinations whose person or status changed in this run. */
   readonly changes: number
@@ -53,88 +78,152 @@ export function identityRulesFrom(config: Config): IdentityRules {
   })
 }
 
-interface ComboRow {
-  combo: string
-  anonymous_id: string
-  device_id: string
-  customer_id: string
-  email_hash: string
-  phone_hash: string
-  loyalty_card: string
-  order_id: string
-  first_time: number
-  first_event: string
+/** Identifiers that are keys of the previous map, with what a run compares. */
+interface MapRow {
+  identifier: string
+  person_id: string
+  status: string
+  linked_by_event: string
+  people_seen: number
 }
 
-const asIdentifiers = (row: ComboRow): Identifiers => ({
-  anonymous_id: row.anonymous_id,
-  device_id: row.device_id,
-  customer_id: row.customer_id,
-  email_hash: row.email_hash,
-  phone_hash: row.phone_hash,
-  loyalty_card: row.loyalty_card,
-  order_id: row.order_id,
+async function readMapRows(store: Store, identifiers: readonly string[] | 'all'): Promise<Map<string, MapRow>> {
+  const select = `SELECT identifier, argMax(person_id, version) AS person_id, argMax(status, version) AS status,
+                         argMax(linked_by_event, version) AS linked_by_event, argMax(people_seen, version) AS people_seen
+                  FROM {database:Identifier}.identity_map`
+  let rows: MapRow[] = []
+  if (identifiers === 'all') rows = await queryRows<MapRow>(store, `${select} GROUP BY identifier`)
+  else {
+    for (let start = 0; start < identifiers.length; start += 50_000) {
+      const keys = identifiers.slice(start, start + 50_000)
+      rows.push(
+        ...(await queryRows<MapRow>(
+          store,
+          `${select} WHERE identifier IN (SELECT arrayJoin({keys:Array(String)})) GROUP BY identifier`,
+          {
+            keys,
+          },
+        )),
+      )
+    }
+  }
+  return new Map(rows.map((row) => [row.identifier, { ...row, people_seen: Number(row.people_seen) }]))
+}
+
+async function readComboPersons(store: Store, combos: readonly string[] | 'all'): Promise<Map<string, string>> {
+  const select = `SELECT toString(combo) AS combo, argMax(person_id, version) AS person_id
+                  FROM {database:Identifier}.identity_combos`
+  let rows: { combo: string; person_id: string }[] = []
+  if (combos === 'all') rows = await queryRows<(typeof rows)[number]>(store, `${select} GROUP BY combo`)
+  else {
+    for (let start = 0; start < combos.length; start += 50_000) {
+      const keys = combos.slice(start, start + 50_000).map((combo) => BigInt(combo))
+      rows.push(
+        ...(await queryRows<(typeof rows)[number]>(
+          store,
+          `${select} WHERE combo IN (SELECT arrayJoin({keys:Array(UInt64)})) GROUP BY combo`,
+          { keys },
+        )),
+      )
+    }
+  }
+  return new Map(rows.map((row) => [row.combo, row.person_id]))
+}
+
+/** The operator's splits: every identifier ever split, and whether its newest decision is to keep it split. */
+async function readSplits(store: Store): Promise<Map<string, boolean>> {
+  const rows = await queryRows<{ identifier: string; active: number }>(
+    store,
+    `SELECT identifier, argMax(active, created_at) AS active FROM {database:Identifier}.identity_splits
+     GROUP BY identifier`,
+  )
+  return new Map(rows.map((row) => [row.identifier, Number(row.active) === 1]))
+}
+
+/** Persons and quarantined identifiers in the whole map: a scan, done only after a run that died while writing. */
+async function countPersons(store: Store): Promise<{ persons: number; quarantined: number }> {
+  const [row] = await queryRows<{ persons: number; quarantined: number }>(
+    store,
+    `SELECT uniqExact(person_id) AS persons, countIf(status = 'quarantined') AS quarantined
+     FROM (SELECT argMax(person_id, version) AS person_id, argMax(status, version) AS status
+           FROM {database:Identifier}.identity_map GROUP BY identifier)`,
+  )
+  return { persons: Number(row?.persons ?? 0), quarantined: Number(row?.quarantined ?? 0) }
+}
+
+const asIdentityEdge = (edge: Edge): IdentityEdge => ({
+  event_id: edge.first_event,
+  event_time: edge.first_time,
+  identifiers: edge.identifiers,
 })
 
+/** Identifiers in sets: which ones any edge connects (raw components, whatever the rules let merge). */
+class Components {
+  private readonly parent = new Map<string, string>()
+  root(key: string): string {
+    let root = key
+    for (let next = this.parent.get(root); next !== undefined && next !== root; next = this.parent.get(root)) {
+      root = next
+    }
+    for (let node = key; node !== root;) {
+      const next = this.parent.get(node) ?? root
+      this.parent.set(node, root)
+      node = next
+    }
+    return root
+  }
+  join(keys: readonly string[]): void {
+    const [first, ...rest] = keys
+    if (first === undefined) return
+    let root = this.root(first)
+    for (const key of rest) {
+      const other = this.root(key)
+      if (other === root) continue
+      const [keep, drop] = root < other ? [root, other] : [other, root]
+      this.parent.set(drop, keep)
+      root = keep
+    }
+  }
+}
+
+interface Changes {
+  /** Persons and quarantined identifiers among the recomputed identifiers before the run. */
+  personsBefore: number
+  quarantinedBefore: number
+  identifiers: number
+  mapRows: object[]
+  audit: object[]
+  comboRows: object[]
+  persons: number
+  quarantined: number
+  conflicts: number
+}
+
 /**
- * One resolver run (docs/ARCHITECTURE.md, D21): read every distinct combination of identifiers stored in
- * `touchpoints`, resolve them into people (a pure function of that set and the operator's splits), and write what
- * changed: the identity map, the person of each combination, and the audit trail. Because the result depends only on
- * what is stored, any number of consumer instances loading in any order, and any number of runs, agree on the people;
- * two runs at once write the same rows. Events are re-keyed at query time through `identity_combos`, so a merge moves
- * the earlier anonymous history with it and a split moves it back.
+ * What a resolution changes against the stored map and combinations: map rows whose person, status, linking event or
+ * people count differ, the audit rows that say why, the combinations whose person differs, and conflicts not yet
+ * recorded. Shared by the incremental run (a few components) and the rebuild (all of them): both write only changes.
  */
-export async function runIdentityResolution(
+async function changesOf(
   store: Store,
-  options: { rules: IdentityRules; logger: Logger; refreshViews?: boolean },
-): Promise<ResolutionRun> {
-  const began = Date.now()
-  const combos = await queryRows<ComboRow>(
-    store,
-    `SELECT toString(identity_combo) AS combo, anonymous_id, device_id, customer_id, email_hash, phone_hash,
-            loyalty_card, order_id, toUnixTimestamp64Milli(min(event_time)) AS first_time,
-            toString(argMin(event_id, event_time)) AS first_event
-     FROM {database:Identifier}.touchpoints
-     GROUP BY identity_combo, anonymous_id, device_id, customer_id, email_hash, phone_hash, loyalty_card, order_id`,
-  )
-  const splits = await queryRows<{ identifier: string }>(
-    store,
-    `SELECT identifier FROM {database:Identifier}.identity_splits
-     GROUP BY identifier HAVING argMax(active, created_at) = 1`,
-  )
-  const edges: IdentityEdge[] = combos.map((row) => ({
-    event_id: row.first_event,
-    event_time: Number(row.first_time),
-    identifiers: asIdentifiers(row),
-  }))
-  const split = new Set(splits.map((row) => row.identifier))
-  const resolution = resolveIdentities(edges, options.rules, split)
-
-  const previous = await queryRows<{ identifier: string; person_id: string; status: string }>(
-    store,
-    `SELECT identifier, argMax(person_id, version) AS person_id, argMax(status, version) AS status
-     FROM {database:Identifier}.identity_map GROUP BY identifier`,
-  )
-  const previousOf = new Map(previous.map((row) => [row.identifier, row]))
-  const previousCombos = await queryRows<{ combo: string; person_id: string }>(
-    store,
-    `SELECT toString(combo) AS combo, argMax(person_id, version) AS person_id
-     FROM {database:Identifier}.identity_combos GROUP BY combo`,
-  )
-  const previousComboOf = new Map(previousCombos.map((row) => [row.combo, row.person_id]))
-  const lastVersion = await queryRows<{ version: number }>(
-    store,
-    'SELECT max(version) AS version FROM {database:Identifier}.identity_runs',
-  )
-  const version = Math.max(Date.now(), (lastVersion[0]?.version ?? 0) + 1)
+  input: {
+    resolution: IdentityResolution
+    edges: readonly Edge[]
+    previousMap: ReadonlyMap<string, MapRow>
+    previousCombos: ReadonlyMap<string, string>
+    split: ReadonlySet<string>
+    rules: IdentityRules
+    version: number
+  },
+): Promise<Changes> {
+  const { resolution, previousMap, previousCombos, split, rules, version } = input
   const at = new Date().toISOString().replace('T', ' ').replace('Z', '')
-
-  // Identifiers seen with another one carry a linking event; the others are single so far.
   const linkedKeys = new Set(resolution.linkedBy.keys())
   const quarantined = new Set(resolution.quarantined.map((entry) => entry.identifier))
   const mapRows: object[] = []
   const audit: object[] = []
   const persons = new Set<string>()
+  let quarantinedNow = 0
   const membersOf = new Map<string, number>()
   for (const person of resolution.personOf.values()) membersOf.set(person, (membersOf.get(person) ?? 0) + 1)
   for (const [identifier, person] of resolution.personOf) {
@@ -146,18 +235,31 @@ export async function runIdentityResolution(
         : (membersOf.get(person) ?? 0) > 1
           ? 'linked'
           : 'single'
-    const before = previousOf.get(identifier)
-    if (before !== undefined && before.person_id === person && before.status === status) continue
+    if (status === 'quarantined') quarantinedNow += 1
     const linkedBy = resolution.linkedBy.get(identifier) ?? ''
+    const peopleSeen = resolution.peopleSeen.get(identifier) ?? 0
+    const before = previousMap.get(identifier)
+    if (
+      before !== undefined &&
+      before.person_id === person &&
+      before.status === status &&
+      before.linked_by_event === linkedBy &&
+      before.people_seen === peopleSeen
+    ) {
+      continue
+    }
+    const kind = identifier.slice(0, identifier.indexOf(':')) as IdentifierKind
     mapRows.push({
       identifier,
-      kind: identifier.slice(0, identifier.indexOf(':')) as IdentifierKind,
+      kind,
       person_id: person,
       status,
       linked_by_event: linkedBy,
-      people_seen: resolution.peopleSeen.get(identifier) ?? 0,
+      people_seen: peopleSeen,
       version,
     })
+    // A row rewritten only for its linking event or count is no news for the audit trail.
+    if (before !== undefined && before.person_id === person && before.status === status) continue
     const action =
       status === 'quarantined' || status === 'split'
         ? status === 'quarantined'
@@ -178,17 +280,22 @@ export async function runIdentityResolution(
       event_id: linkedKeys.has(identifier) ? linkedBy : '',
       detail:
         status === 'quarantined'
-          ? `seen with ${resolution.peopleSeen.get(identifier) ?? 0} people; the limit for its kind is ${options.rules.maxPeople[identifier.slice(0, identifier.indexOf(':')) as IdentifierKind] ?? 'none'}`
+          ? `seen with ${peopleSeen} people; the limit for its kind is ${rules.maxPeople[kind] ?? 'none'}`
           : status,
     })
   }
+  const conflictEvents = resolution.conflicts.map((conflict) => conflict.event_id)
   const knownConflicts = new Set(
-    (
-      await queryRows<{ event_id: string }>(
-        store,
-        "SELECT DISTINCT event_id FROM {database:Identifier}.identity_audit WHERE action = 'conflict'",
-      )
-    ).map((row) => row.event_id),
+    conflictEvents.length === 0
+      ? []
+      : (
+          await queryRows<{ event_id: string }>(
+            store,
+            `SELECT DISTINCT event_id FROM {database:Identifier}.identity_audit
+             WHERE action = 'conflict' AND event_id IN (SELECT arrayJoin({events:Array(String)}))`,
+            { events: conflictEvents },
+          )
+        ).map((row) => row.event_id),
   )
   for (const conflict of resolution.conflicts) {
     if (knownConflicts.has(conflict.event_id)) continue
@@ -205,45 +312,290 @@ export async function runIdentityResolution(
     })
   }
   const comboRows: object[] = []
-  combos.forEach((row) => {
-    const person = personOfIdentifiers(asIdentifiers(row), resolution, options.rules) ?? ''
-    if (previousComboOf.get(row.combo) === person) return
-    comboRows.push({ combo: row.combo, person_id: person, version })
-  })
+  for (const edge of input.edges) {
+    const person = personOfIdentifiers(edge.identifiers, resolution, rules) ?? ''
+    if (previousCombos.get(edge.combo) === person) continue
+    comboRows.push({ combo: edge.combo, person_id: person, version })
+  }
+  const personsBefore = new Set<string>()
+  let quarantinedBefore = 0
+  for (const identifier of resolution.personOf.keys()) {
+    const before = previousMap.get(identifier)
+    if (before === undefined) continue
+    personsBefore.add(before.person_id)
+    if (before.status === 'quarantined') quarantinedBefore += 1
+  }
+  return {
+    personsBefore: personsBefore.size,
+    quarantinedBefore,
+    identifiers: resolution.personOf.size,
+    mapRows,
+    audit,
+    comboRows,
+    persons: persons.size,
+    quarantined: quarantinedNow,
+    conflicts: resolution.conflicts.length,
+  }
+}
 
+/** Writes the changes; the combinations last: until they are written, queries see the previous people. */
+async function writeChanges(store: Store, changes: Changes): Promise<void> {
   const insert = async (table: string, values: object[]) => {
     if (values.length === 0) return
-    await store.client.insert({ table: `${store.database}.${table}`, values, format: 'JSONEachRow' })
+    await store.client.insert({
+      table: `${store.database}.${table}`,
+      values,
+      format: 'JSONEachRow',
+      clickhouse_settings: writeSettings(store),
+    })
   }
-  // The combinations last: until they are written, queries see the previous people, never a half-written run.
-  await insert('identity_map', mapRows)
-  await insert('identity_audit', audit)
-  await insert('identity_combos', comboRows)
-  const run: ResolutionRun = {
-    version,
-    combos: combos.length,
-    identifiers: resolution.personOf.size,
-    persons: persons.size,
-    quarantined: resolution.quarantined.length,
-    conflicts: resolution.conflicts.length,
-    changes: mapRows.length + comboRows.length,
-    milliseconds: Date.now() - began,
+  await insert('identity_audit', changes.audit)
+  await insert('identity_map', changes.mapRows)
+  await insert('identity_combos', changes.comboRows)
+}
+
+/** How long before a run's start the next run reads the inbox from: inserts stamped earlier may commit later. */
+const defaultInboxMarginMs = 30_000
+
+/**
+ * One resolver run (docs/ARCHITECTURE.md, D21). Incremental unless asked to rebuild, or unless the last run's rules
+ * differ from these, no run has built the graph yet, or a rebuild died halfway: then a full rebuild.
+ *
+ * The incremental run reads the combinations loaded since the last run (`identity_inbox`), looks up the raw components
+ * of their identifiers, and recomputes only the components that a new combination (or one with an earlier event than
+ * known) joins or grows, plus those of identifiers whose split changed and those an interrupted run left. Identifiers
+ * that no event connects never influence each other under any rule (junk, quarantine, customer-id conflicts,
+ * naming), so resolving those components alone gives what a resolution of everything gives them: the property test
+ * in test/identity-incremental.test.ts checks it against `rebuild` after every step. The resolver's memory is bounded
+ * by the combinations loaded since the last run plus the edges of the components they touch, not by the store.
+ *
+ * The rebuild resolves every combination in `touchpoints`, writes what changed and writes the graph anew.
+ */
+export async function runIdentityResolution(
+  store: Store,
+  options: {
+    rules: IdentityRules
+    logger: Logger
+    refreshViews?: boolean
+    rebuild?: boolean
+    inboxMarginMs?: number
+  },
+): Promise<ResolutionRun> {
+  const began = Date.now()
+  /** Milliseconds per phase of the run, for the log: where a slow run spends its time. */
+  const phases: Record<string, number> = {}
+  let lapStart = began
+  const lap = (phase: string) => {
+    const now = Date.now()
+    phases[phase] = (phases[phase] ?? 0) + now - lapStart
+    lapStart = now
   }
-  await insert('identity_runs', [
-    {
+  const { rules } = options
+  const now = await serverNow(store)
+  const journal = await readJournal(store)
+  const fingerprint = rulesFingerprint(rules)
+  const lastFinished = journal.find((row) => row.finished)
+  const unfinished = journal.filter((row) => !row.finished && row.version > (lastFinished?.version ?? -1))
+  const version = Math.max(Date.now(), (journal.at(-1)?.version ?? 0) + 1)
+  const inboxFrom = now - (options.inboxMarginMs ?? defaultInboxMarginMs)
+  const rebuild =
+    options.rebuild === true ||
+    lastFinished === undefined ||
+    lastFinished.rules !== fingerprint ||
+    unfinished.some((row) => row.mode === 'rebuild')
+  const split = await readSplits(store)
+  lap('journal')
+  const activeSplits = new Set([...split].filter(([, active]) => active).map(([identifier]) => identifier))
+  const keysOf = (edge: Edge) => usableIdentifiers(edge.identifiers, rules)
+
+  let edges: Edge[]
+  let changes: Changes
+  let written: { nodes: { identifier: string; component: string }[]; edges: (StoredEdge & { deleted?: boolean })[] }
+  let components: string[] = []
+  let combosRead: number
+  /** Combinations no earlier run read: new events, whose orders and journeys the views must take in. */
+  let freshCombos = 0
+  if (rebuild) {
+    edges = await readAllEdges(store)
+    lap('read')
+    combosRead = edges.length
+    const resolution = resolveIdentities(edges.map(asIdentityEdge), rules, activeSplits)
+    lap('resolve')
+    changes = await changesOf(store, {
+      resolution,
+      edges,
+      previousMap: await readMapRows(store, 'all'),
+      previousCombos: await readComboPersons(store, 'all'),
+      split: activeSplits,
+      rules,
       version,
-      started_at: new Date(began).toISOString().replace('T', ' ').replace('Z', ''),
-      finished_at: at,
-      combos: run.combos,
-      identifiers: run.identifiers,
-      persons: run.persons,
-      quarantined: run.quarantined,
-      conflicts: run.conflicts,
-      changes: run.changes,
-    },
-  ])
-  if (options.refreshViews ?? true) await refreshDerivedViews(store)
-  options.logger.info(run, 'identities resolved')
+    })
+    const sets = new Components()
+    for (const edge of edges) sets.join(keysOf(edge))
+    const idOf = new Map<string, string>()
+    written = { nodes: [], edges: [] }
+    for (const edge of edges) {
+      const keys = keysOf(edge)
+      if (keys.length === 0) continue
+      const root = sets.root(keys[0] ?? '')
+      const component = idOf.get(root) ?? componentIdOf(root)
+      idOf.set(root, component)
+      written.edges.push({ ...edge, component })
+    }
+    for (const edge of edges) {
+      for (const key of keysOf(edge)) {
+        const component = idOf.get(sets.root(key)) ?? ''
+        written.nodes.push({ identifier: key, component })
+      }
+    }
+    written.nodes = [...new Map(written.nodes.map((node) => [node.identifier, node])).values()]
+  } else {
+    const margin = options.inboxMarginMs ?? defaultInboxMarginMs
+    const { edges: inbox, fresh } = await readInbox(store, lastFinished.inbox_from, lastFinished.inbox_from + margin)
+    combosRead = inbox.length
+    lap('inbox')
+    freshCombos = fresh
+    const lookup = new Set<string>(split.keys())
+    for (const edge of inbox) for (const key of keysOf(edge)) lookup.add(key)
+    const nodes = await readNodes(store, [...lookup])
+    lap('nodes')
+    const pending = new Set(unfinished.flatMap((row) => row.components))
+    const stored = await readComponentEdges(store, [...new Set([...nodes.values(), ...pending])])
+    lap('edges')
+    const edgeOf = new Map<string, Edge>()
+    const storedUnder = new Map<string, Map<string, Edge>>()
+    for (const edge of stored) {
+      const known = edgeOf.get(edge.combo)
+      if (known === undefined || earlier(edge, known)) edgeOf.set(edge.combo, edge)
+      const under = storedUnder.get(edge.combo) ?? new Map<string, Edge>()
+      under.set(edge.component, edge)
+      storedUnder.set(edge.combo, under)
+    }
+    const sets = new Components()
+    const dirtyKeys: string[] = []
+    const unresolvable: Edge[] = []
+    for (const edge of inbox) {
+      const keys = keysOf(edge)
+      if (keys.length === 0) {
+        unresolvable.push(edge)
+        continue
+      }
+      const known = edgeOf.get(edge.combo)
+      if (known !== undefined && !earlier(edge, known)) continue
+      edgeOf.set(edge.combo, edge)
+      dirtyKeys.push(keys[0] ?? '')
+    }
+    for (const edge of edgeOf.values()) sets.join(keysOf(edge))
+    for (const edge of stored) if (pending.has(edge.component)) dirtyKeys.push(keysOf(edge)[0] ?? '')
+    const splitStatus = await readMapRows(
+      store,
+      [...split.keys()].filter((identifier) => nodes.has(identifier)),
+    )
+    for (const [identifier, active] of split) {
+      const row = splitStatus.get(identifier)
+      if (row !== undefined && active !== (row.status === 'split')) dirtyKeys.push(identifier)
+    }
+    const dirtyRoots = new Set(dirtyKeys.map((key) => sets.root(key)))
+    edges = [...edgeOf.values()].filter((edge) => dirtyRoots.has(sets.root(keysOf(edge)[0] ?? '')))
+    lap('components')
+    const resolution = resolveIdentities(edges.map(asIdentityEdge), rules, activeSplits)
+    lap('resolve')
+    const identifiers = [...resolution.personOf.keys()]
+    const unknownNodes = identifiers.filter((identifier) => !nodes.has(identifier))
+    for (const [identifier, component] of await readNodes(store, unknownNodes)) nodes.set(identifier, component)
+
+    // Each recomputed component keeps the id under which most of its edges are stored: fewest rows move.
+    const edgesOfRoot = new Map<string, Edge[]>()
+    for (const edge of edges) {
+      const root = sets.root(keysOf(edge)[0] ?? '')
+      edgesOfRoot.set(root, [...(edgesOfRoot.get(root) ?? []), edge])
+    }
+    const targetOf = new Map<string, string>()
+    for (const [root, members] of edgesOfRoot) {
+      const counts = new Map<string, number>()
+      for (const edge of members) {
+        for (const component of storedUnder.get(edge.combo)?.keys() ?? []) {
+          counts.set(component, (counts.get(component) ?? 0) + 1)
+        }
+      }
+      const best = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0]
+      targetOf.set(root, best ?? componentIdOf(root))
+    }
+    written = { nodes: [], edges: [] }
+    const touched = new Set<string>()
+    for (const edge of edges) {
+      const target = targetOf.get(sets.root(keysOf(edge)[0] ?? '')) ?? ''
+      touched.add(target)
+      const under = storedUnder.get(edge.combo) ?? new Map<string, Edge>()
+      const same = under.get(target)
+      if (same === undefined || same.first_time !== edge.first_time || same.first_event !== edge.first_event) {
+        written.edges.push({ ...edge, component: target })
+      }
+      for (const [component, old] of under) {
+        touched.add(component)
+        if (component !== target) written.edges.push({ ...old, component, deleted: true })
+      }
+    }
+    for (const identifier of identifiers) {
+      const target = targetOf.get(sets.root(identifier)) ?? ''
+      const before = nodes.get(identifier)
+      if (before !== undefined) touched.add(before)
+      if (before !== target) written.nodes.push({ identifier, component: target })
+    }
+    components = [...touched]
+    changes = await changesOf(store, {
+      resolution,
+      edges: [...edges, ...unresolvable],
+      previousMap: await readMapRows(store, identifiers),
+      previousCombos: await readComboPersons(
+        store,
+        [...edges, ...unresolvable].map((edge) => edge.combo),
+      ),
+      split: activeSplits,
+      rules,
+      version,
+    })
+  }
+
+  // Totals: a rebuild counts them; an incremental run adds what changed in the components it recomputed, except
+  // after a run that died while writing (its changes may be half in the map): then they are counted once, in full.
+  const totals = rebuild
+    ? { persons: changes.persons, quarantined: changes.quarantined }
+    : unfinished.length > 0
+      ? undefined
+      : {
+          persons: (lastFinished?.persons ?? 0) + changes.persons - changes.personsBefore,
+          quarantined: (lastFinished?.quarantined ?? 0) + changes.quarantined - changes.quarantinedBefore,
+        }
+  lap('changes')
+  const counts = {
+    combos: combosRead,
+    identifiers: changes.identifiers,
+    persons: totals?.persons ?? 0,
+    quarantined: totals?.quarantined ?? 0,
+    conflicts: changes.conflicts,
+    changes: changes.mapRows.length + changes.comboRows.length,
+  }
+  const mode = rebuild ? 'rebuild' : 'incremental'
+  const journalRow = { version, mode, startedAt: began, inboxFrom, rules: fingerprint, components } as const
+  const writes = written.nodes.length + written.edges.length + changes.audit.length + counts.changes
+  if (writes > 0 || rebuild) {
+    await writeJournal(store, { ...journalRow, finished: false, counts })
+    if (rebuild) await clearGraph(store)
+    await writeEdges(store, written.edges, version)
+    await writeNodes(store, written.nodes, version)
+    await writeChanges(store, changes)
+  }
+  lap('write')
+  if (totals === undefined) Object.assign(counts, await countPersons(store))
+  // A run that read nothing leaves the journal as it was: an idle pipeline writes no row every interval.
+  if (rebuild || combosRead > 0 || unfinished.length > 0) {
+    await writeJournal(store, { ...journalRow, finished: true, counts })
+  }
+  const run: ResolutionRun = { mode, version, ...counts, milliseconds: Date.now() - began }
+  if ((options.refreshViews ?? true) && (rebuild || writes > 0 || freshCombos > 0)) await refreshDerivedViews(store)
+  lap('views')
+  options.logger.info({ ...run, phases }, 'identities resolved')
   return run
 }
 
@@ -255,6 +607,28 @@ export async function refreshDerivedViews(store: Store): Promise<void> {
     await store.client.command({ query: `SYSTEM REFRESH VIEW ${name}` })
     await store.client.command({ query: `SYSTEM WAIT VIEW ${name}` })
   }
+}
+
+/**
+ * Asks whoever runs the resolver next to rebuild: a journal row of a rebuild that has not finished, which is what a
+ * run takes as its cue (`omnistitch identity rebuild` while a consumer holds the lease).
+ */
+export async function requestRebuild(store: Store): Promise<void> {
+  const [last] = await queryRows<{ version: number }>(
+    store,
+    'SELECT max(version) AS version FROM {database:Identifier}.identity_runs',
+  )
+  const now = Date.now()
+  await writeJournal(store, {
+    version: Math.max(now, Number(last?.version ?? 0) + 1),
+    mode: 'rebuild',
+    finished: false,
+    startedAt: now,
+    inboxFrom: now,
+    rules: '',
+    components: [],
+    counts: { combos: 0, identifiers: 0, persons: 0, quarantined: 0, conflicts: 0, changes: 0 },
+  })
 }
 
 /** `omnistitch identity split|unsplit`: records the operator's decision; the next run applies it. */

@@ -122,11 +122,11 @@ describe('the omnistitch command', () => {
     expect(first.code).toBe(0)
     expect(JSON.parse(first.stdout)).toMatchObject({
       database: 'omnistitch',
-      applied: [1, 2, 3, 4, 5, 6, 7, 8],
+      applied: [1, 2, 3, 4, 5, 6, 7, 8, 9],
       alreadyApplied: [],
     })
     const second = await runCli(['migrate'], { OMNISTITCH_DATA_DIR: dataDir, CLICKHOUSE_URL: '' })
-    expect(JSON.parse(second.stdout)).toMatchObject({ applied: [], alreadyApplied: [1, 2, 3, 4, 5, 6, 7, 8] })
+    expect(JSON.parse(second.stdout)).toMatchObject({ applied: [], alreadyApplied: [1, 2, 3, 4, 5, 6, 7, 8, 9] })
   })
 
   it('resolves identities on an embedded store, and refuses an identifier that is not kind:value', async () => {
@@ -135,6 +135,11 @@ describe('the omnistitch command', () => {
     const resolved = await runCli(['identity', 'resolve'], env)
     expect(resolved.code, resolved.stderr).toBe(0)
     expect(JSON.parse(resolved.stdout)).toMatchObject({ combos: 0, identifiers: 0, persons: 0 })
+    const again = await runCli(['identity', 'resolve'], env)
+    expect(JSON.parse(again.stdout)).toMatchObject({ mode: 'incremental', combos: 0 })
+    const rebuilt = await runCli(['identity', 'rebuild'], env)
+    expect(rebuilt.code, rebuilt.stderr).toBe(0)
+    expect(JSON.parse(rebuilt.stdout)).toMatchObject({ mode: 'rebuild', persons: 0 })
     const refused = await runCli(['identity', 'split', 'card-123'], env)
     expect(refused.code).toBe(1)
     expect(refused.stderr).toMatch(

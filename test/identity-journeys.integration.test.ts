@@ -2,13 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Kafka } from 'kafkajs'
 import { defaultIdentityRules } from '../consumers/identity-graph.ts'
 import { scoreStitching, type IdentifierTruth } from '../consumers/identity-quality.ts'
+import { createIdentityLease } from '../consumers/identity-lease.ts'
 import { runIdentityResolution } from '../consumers/identity-resolver.ts'
+import { createIdentityScheduler } from '../consumers/identity-scheduler.ts'
 import { createTouchpointLoader, type TouchpointLoader } from '../consumers/touchpoint-loader.ts'
 import { createIdentifierHasher } from '../producers/identifier-hashing.ts'
 import { simulate } from '../producers/simulator/simulate.ts'
 import { createTouchpointProducer } from '../producers/touchpoint-producer.ts'
 import { migrate } from '../runtime/clickhouse-migrations.ts'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
+import { createPipelineMetrics } from '../runtime/metrics.ts'
 import { ensureTopics } from '../runtime/kafka-client.ts'
 import { identifiersOf, type CapturedEvent } from '../schemas/capture-events.ts'
 import { createEmbeddedSchemaRegistry } from '../schemas/schema-registry.ts'
@@ -35,6 +38,10 @@ describe('consumers on simulated retail traffic, through the real broker into Cl
   const adCostTopic = `${topic}.costs`
   const deadLetterTopic = `${topic}.dlq`
   const loaders: TouchpointLoader[] = []
+  const pairMetrics = [
+    createPipelineMetrics({ defaultMetrics: false }),
+    createPipelineMetrics({ defaultMetrics: false }),
+  ]
 
   const loader = (store: Store, groupId: string) => {
     const created = createTouchpointLoader({
@@ -90,11 +97,32 @@ describe('consumers on simulated retail traffic, through the real broker into Cl
     await producer.connect()
     for (let sent = 0; sent < events.length; sent += 5000) await producer.send(events.slice(sent, sent + 5000))
     await producer.disconnect()
+    // The pair resolves as two consumer processes do: each with its scheduler and lease, ticking while rows arrive.
+    const pairSchedulers = pairMetrics.map((metrics) =>
+      createIdentityScheduler({
+        store: two,
+        logger: testLogger,
+        intervalSeconds: 0,
+        metrics,
+        lease: createIdentityLease(two, { settleMs: 200 }),
+      }),
+    )
+    const tickBoth = async () => {
+      for (const scheduler of pairSchedulers) scheduler.notify(1)
+      await Promise.all(pairSchedulers.map((scheduler) => scheduler.tick()))
+    }
+    let pairLoaded = false
+    const ticking = (async () => {
+      while (!pairLoaded) await tickBoth()
+    })()
     await Promise.all([loaded(one), loaded(two)])
+    pairLoaded = true
+    await ticking
+    await tickBoth() // what arrived during the last tick
+    for (const scheduler of pairSchedulers) await scheduler.stop()
     expect(first.stats.received).toBeGreaterThan(0)
     expect(second.stats.received).toBeGreaterThan(0)
     await runIdentityResolution(one, { rules, logger: testLogger })
-    await runIdentityResolution(two, { rules, logger: testLogger })
   }, 240_000)
 
   afterAll(async () => {
@@ -193,6 +221,11 @@ describe('consumers on simulated retail traffic, through the real broker into Cl
     ])
     expect(personsOne.length).toBeGreaterThan(1000)
     expect(personsTwo).toEqual(personsOne)
+    // One of the pair led and resolved everything both loaded; the other never ran a resolver of its own.
+    const runs = await Promise.all(
+      pairMetrics.map(async (metrics) => (await metrics.identityRuns.get()).values[0]?.value ?? 0),
+    )
+    expect(runs.filter((count) => count > 0)).toHaveLength(1)
     expect(journeysOne.filter((journey) => journey.converted === 1).length).toBeGreaterThan(100)
     expect(journeysTwo).toEqual(journeysOne)
   })
