@@ -117,10 +117,8 @@ log(`pipeline: ${loadSeconds.toFixed(1)} s`)
 
 const run = await runIdentityResolution(store, { rules: identityRulesFrom(config), logger, refreshViews: false })
 const refreshStart = performance.now()
-for (const view of ['orders', 'journey_touchpoints', 'journeys', 'persons', 'channel_daily']) {
-  await store.client.command({ query: `SYSTEM REFRESH VIEW \`${store.database}\`.${view}` })
-  await store.client.command({ query: `SYSTEM WAIT VIEW \`${store.database}\`.${view}` })
-}
+// The next cycle finds the derived tables never built (the run above left them) and builds them in full.
+await runIdentityResolution(store, { rules: identityRulesFrom(config), logger })
 const refreshSeconds = (performance.now() - refreshStart) / 1000
 const [final] = await queryRows<{ touchpoints: number; journeys: number; persons: number }>(
   store,

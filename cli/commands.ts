@@ -72,6 +72,7 @@ async function buildApiFromConfig(
   store: Store,
   checkKafka: () => Promise<void>,
   metrics?: Registry,
+  refresh?: () => Promise<unknown>,
 ) {
   const apiKeys = resolveApiKeys(config.apiKeys, config.dataDir)
   const hasher = createIdentifierHasher(resolveHashSecret(config.hashSecret, config.dataDir))
@@ -86,6 +87,7 @@ async function buildApiFromConfig(
     apiKeys,
     rateLimitPerMinute: config.apiRateLimit,
     dashboard: { localReaderKey: localReaderKeyOf(config, apiKeys) },
+    refresh,
   })
   return { api, apiKeys, hasher, readOnlyStore }
 }
@@ -201,6 +203,7 @@ export async function startCommand({ config, logger }: Context, options: { demo:
     store,
     kafkaCheck.check,
     metrics.registry,
+    () => consumer.identities.runNow(),
   )
   const address = await api.listen({ host: config.apiHost, port: config.apiPort })
 

@@ -1,6 +1,7 @@
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import type { Config } from '../runtime/config.ts'
 import type { Logger } from '../runtime/logger.ts'
+import { quoteIdentifier } from '../runtime/cluster-ddl.ts'
 import {
   identityRulesOf,
   personOfIdentifiers,
@@ -11,6 +12,8 @@ import {
   type IdentityResolution,
   type IdentityRules,
 } from './identity-graph.ts'
+import { journeyFingerprint, refreshDerived, type DerivedScope } from './derived-data.ts'
+import { readStoredSettings } from './stored-settings.ts'
 import {
   clearGraph,
   componentIdOf,
@@ -30,24 +33,6 @@ import {
   type StoredEdge,
 } from './identity-state.ts'
 
-/** The views the resolver refreshes after a run, in dependency order (journeys read orders and journey_touchpoints). */
-export const derivedViews = [
-  'orders',
-  'journey_touchpoints',
-  'journeys',
-  'persons',
-  'channel_daily',
-  'person_channel_days',
-  'touch_channel_days',
-  'conversion_days',
-  'channel_transition_days',
-  'journey_path_days',
-  'conversion_touch_ages',
-  'person_channels',
-  'funnel_events',
-  'customer_values',
-] as const
-
 export interface ResolutionRun {
   /** incremental: the components the new combinations touch; rebuild: everything stored. */
   readonly mode: 'incremental' | 'rebuild'
@@ -61,6 +46,9 @@ export interface ResolutionRun {
   readonly quarantined: number
   /** Conflicts (an event with two customer ids) in what was recomputed. */
   readonly conflicts: number
+  /** Persons and events whose orders, journeys and daily figures were recomputed. */
+  readonly derived_persons: number
+  readonly derived_events: number
   /** Identifiers and combinations whose person or status changed in this run. */
   readonly changes: number
   readonly milliseconds: number
@@ -194,6 +182,12 @@ interface Changes {
   mapRows: object[]
   audit: object[]
   comboRows: object[]
+  /** person_combos rows: a combination under its new person, and deleted under its previous one. */
+  personComboRows: object[]
+  /** The person of every edge resolved (the empty string for none). */
+  personOfCombo: Map<string, string>
+  /** The persons of the edges resolved, before and after: whose derived rows are recomputed. */
+  scopePersons: Set<string>
   persons: number
   quarantined: number
   conflicts: number
@@ -312,10 +306,21 @@ async function changesOf(
     })
   }
   const comboRows: object[] = []
+  const personComboRows: object[] = []
+  const personOfCombo = new Map<string, string>()
+  const scopePersons = new Set<string>()
   for (const edge of input.edges) {
     const person = personOfIdentifiers(edge.identifiers, resolution, rules) ?? ''
-    if (previousCombos.get(edge.combo) === person) continue
+    personOfCombo.set(edge.combo, person)
+    const before = previousCombos.get(edge.combo)
+    if (person !== '') scopePersons.add(person)
+    if (before !== undefined && before !== '') scopePersons.add(before)
+    if (before === person) continue
     comboRows.push({ combo: edge.combo, person_id: person, version })
+    if (person !== '') personComboRows.push({ person_id: person, combo: edge.combo, version, deleted: 0 })
+    if (before !== undefined && before !== '') {
+      personComboRows.push({ person_id: before, combo: edge.combo, version, deleted: 1 })
+    }
   }
   const personsBefore = new Set<string>()
   let quarantinedBefore = 0
@@ -332,6 +337,9 @@ async function changesOf(
     mapRows,
     audit,
     comboRows,
+    personComboRows,
+    personOfCombo,
+    scopePersons,
     persons: persons.size,
     quarantined: quarantinedNow,
     conflicts: resolution.conflicts.length,
@@ -351,11 +359,17 @@ async function writeChanges(store: Store, changes: Changes): Promise<void> {
   }
   await insert('identity_audit', changes.audit)
   await insert('identity_map', changes.mapRows)
+  await insert('person_combos', changes.personComboRows)
   await insert('identity_combos', changes.comboRows)
 }
 
-/** How long before a run's start the next run reads the inbox from: inserts stamped earlier may commit later. */
-const defaultInboxMarginMs = 30_000
+/**
+ * How long before a run's start the next run reads the inbox from: on a server, an insert stamped earlier may commit
+ * later (another process's loader), so rows stamped within the margin are read again. In embedded mode the loader's
+ * inserts and the resolver's reads go through one connection, one statement at a time: a row stamped before the run's
+ * clock reading is committed, and no margin is needed.
+ */
+const inboxMarginMs = (store: Store) => (store.mode === 'embedded' ? 0 : 30_000)
 
 /**
  * One resolver run (docs/ARCHITECTURE.md, D21). Incremental unless asked to rebuild, or unless the last run's rules
@@ -397,7 +411,7 @@ export async function runIdentityResolution(
   const lastFinished = journal.find((row) => row.finished)
   const unfinished = journal.filter((row) => !row.finished && row.version > (lastFinished?.version ?? -1))
   const version = Math.max(Date.now(), (journal.at(-1)?.version ?? 0) + 1)
-  const inboxFrom = now - (options.inboxMarginMs ?? defaultInboxMarginMs)
+  const inboxFrom = now - (options.inboxMarginMs ?? inboxMarginMs(store))
   const rebuild =
     options.rebuild === true ||
     lastFinished === undefined ||
@@ -413,8 +427,9 @@ export async function runIdentityResolution(
   let written: { nodes: { identifier: string; component: string }[]; edges: (StoredEdge & { deleted?: boolean })[] }
   let components: string[] = []
   let combosRead: number
-  /** Combinations no earlier run read: new events, whose orders and journeys the views must take in. */
-  let freshCombos = 0
+  /** The inbox's combinations with a usable identifier, and those without (each of their events is nobody's). */
+  let inboxResolvable: string[] = []
+  let inboxUnresolvable: string[] = []
   if (rebuild) {
     edges = await readAllEdges(store)
     lap('read')
@@ -450,11 +465,9 @@ export async function runIdentityResolution(
     }
     written.nodes = [...new Map(written.nodes.map((node) => [node.identifier, node])).values()]
   } else {
-    const margin = options.inboxMarginMs ?? defaultInboxMarginMs
-    const { edges: inbox, fresh } = await readInbox(store, lastFinished.inbox_from, lastFinished.inbox_from + margin)
+    const inbox = await readInbox(store, lastFinished.inbox_from)
     combosRead = inbox.length
     lap('inbox')
-    freshCombos = fresh
     const lookup = new Set<string>(split.keys())
     for (const edge of inbox) for (const key of keysOf(edge)) lookup.add(key)
     const nodes = await readNodes(store, [...lookup])
@@ -495,6 +508,8 @@ export async function runIdentityResolution(
       const row = splitStatus.get(identifier)
       if (row !== undefined && active !== (row.status === 'split')) dirtyKeys.push(identifier)
     }
+    inboxUnresolvable = unresolvable.map((edge) => edge.combo)
+    inboxResolvable = inbox.filter((edge) => keysOf(edge).length > 0).map((edge) => edge.combo)
     const dirtyRoots = new Set(dirtyKeys.map((key) => sets.root(key)))
     edges = [...edgeOf.values()].filter((edge) => dirtyRoots.has(sets.root(keysOf(edge)[0] ?? '')))
     lap('components')
@@ -577,36 +592,81 @@ export async function runIdentityResolution(
     changes: changes.mapRows.length + changes.comboRows.length,
   }
   const mode = rebuild ? 'rebuild' : 'incremental'
-  const journalRow = { version, mode, startedAt: began, inboxFrom, rules: fingerprint, components } as const
+
+  // The derived tables: everything after a rebuild or a change of the journey settings; else the persons of the
+  // resolved combinations (before and after), of the other combinations loaded (new events of known persons), and of
+  // a cycle that died; plus the new events nobody can be named for.
+  const derive = options.refreshViews ?? true
+  const journeys = journeyFingerprint((await readStoredSettings(store)).journeys)
+  const deriveAll = derive && (rebuild || lastFinished?.derived !== journeys)
+  const scopePersons = new Set(changes.scopePersons)
+  if (derive && !deriveAll) {
+    for (const row of unfinished) for (const person of row.persons_in_scope) scopePersons.add(person)
+    const others = inboxResolvable.filter((combo) => !changes.personOfCombo.has(combo))
+    for (const person of (await readComboPersons(store, others)).values()) if (person !== '') scopePersons.add(person)
+  }
+  const scope: DerivedScope | 'all' | undefined = !derive
+    ? undefined
+    : deriveAll
+      ? 'all'
+      : scopePersons.size + inboxUnresolvable.length > 0
+        ? {
+            persons: [...scopePersons],
+            anonymousCombos: inboxUnresolvable,
+            anonymousFrom: lastFinished?.inbox_from ?? 0,
+          }
+        : undefined
+  lap('scope')
+
+  const journalRow = {
+    version,
+    mode,
+    startedAt: began,
+    inboxFrom,
+    rules: fingerprint,
+    components,
+    personsInScope: scope === undefined || scope === 'all' ? [] : scope.persons,
+  } as const
   const writes = written.nodes.length + written.edges.length + changes.audit.length + counts.changes
-  if (writes > 0 || rebuild) {
+  if (writes > 0 || rebuild || scope !== undefined) {
     await writeJournal(store, { ...journalRow, finished: false, counts })
-    if (rebuild) await clearGraph(store)
+    if (rebuild) {
+      await clearGraph(store)
+      await truncate(store, 'person_combos')
+      changes.personComboRows = [...changes.personOfCombo]
+        .filter(([, person]) => person !== '')
+        .map(([combo, person]) => ({ person_id: person, combo, version, deleted: 0 }))
+    }
     await writeEdges(store, written.edges, version)
     await writeNodes(store, written.nodes, version)
     await writeChanges(store, changes)
   }
   lap('write')
+  const derived = scope === undefined ? undefined : await refreshDerived(store, version, scope)
+  lap('derived')
   if (totals === undefined) Object.assign(counts, await countPersons(store))
   // A run that read nothing leaves the journal as it was: an idle pipeline writes no row every interval.
-  if (rebuild || combosRead > 0 || unfinished.length > 0) {
-    await writeJournal(store, { ...journalRow, finished: true, counts })
+  if (rebuild || combosRead > 0 || unfinished.length > 0 || scope !== undefined) {
+    const derivedWith = derive ? journeys : ''
+    await writeJournal(store, { ...journalRow, finished: true, counts, derived: derivedWith })
   }
-  const run: ResolutionRun = { mode, version, ...counts, milliseconds: Date.now() - began }
-  if ((options.refreshViews ?? true) && (rebuild || writes > 0 || freshCombos > 0)) await refreshDerivedViews(store)
-  lap('views')
+  const run: ResolutionRun = {
+    mode,
+    version,
+    ...counts,
+    derived_persons: derived?.persons ?? 0,
+    derived_events: derived?.events ?? 0,
+    milliseconds: Date.now() - began,
+  }
   options.logger.info({ ...run, phases }, 'identities resolved')
   return run
 }
 
-/** Recomputes orders, journeys, persons and daily figures now, and waits for them (they also refresh every minute). */
-export async function refreshDerivedViews(store: Store): Promise<void> {
-  if (store.cluster !== undefined) return // each node refreshes on its schedule; see docs/OPERATIONS.md
-  for (const view of derivedViews) {
-    const name = `\`${store.database}\`.${view}`
-    await store.client.command({ query: `SYSTEM REFRESH VIEW ${name}` })
-    await store.client.command({ query: `SYSTEM WAIT VIEW ${name}` })
-  }
+/** Empties a table (every node's, in cluster mode). */
+async function truncate(store: Store, table: string): Promise<void> {
+  const name = `${quoteIdentifier(store.database)}.${table}`
+  const target = store.cluster === undefined ? name : `${name}_local ON CLUSTER ${quoteIdentifier(store.cluster)}`
+  await store.client.command({ query: `TRUNCATE TABLE IF EXISTS ${target}` })
 }
 
 /**

@@ -107,3 +107,17 @@ export function createIdentityScheduler(options: {
     },
   }
 }
+
+/**
+ * One resolver cycle now, under the identity lease: undefined, having run nothing, when another process leads (it runs
+ * at its own next interval). For a process without a scheduler of its own (`serve`'s admin refresh).
+ */
+export async function resolveUnderLease(store: Store, logger: Logger): Promise<ResolutionRun | undefined> {
+  const lease = createIdentityLease(store)
+  if (!(await lease.acquire())) return undefined
+  try {
+    return await runIdentityResolution(store, { rules: await readIdentityRules(store), logger })
+  } finally {
+    await lease.release()
+  }
+}

@@ -89,29 +89,21 @@ export async function readAllEdges(store: Store): Promise<Edge[]> {
   return rows.map(edgeOf)
 }
 
-/**
- * The combinations loaded since `fromMs` (server clock), one per combination, with the earliest event among them, and
- * how many of them were loaded since `freshMs` (not read by an earlier run).
- */
-export async function readInbox(
-  store: Store,
-  fromMs: number,
-  freshMs: number,
-): Promise<{ edges: Edge[]; fresh: number }> {
-  const rows = await queryRows<EdgeRow & { fresh: number }>(
+/** The combinations loaded since `fromMs` (server clock), one per combination, with the earliest event among them. */
+export async function readInbox(store: Store, fromMs: number): Promise<Edge[]> {
+  const rows = await queryRows<EdgeRow>(
     store,
     `SELECT toString(combo) AS combo, any(anonymous_id) AS anonymous_id, any(device_id) AS device_id,
             any(customer_id) AS customer_id, any(email_hash) AS email_hash, any(phone_hash) AS phone_hash,
             any(loyalty_card) AS loyalty_card, any(order_id) AS order_id,
             toUnixTimestamp64Milli(min(inbox.first_time)) AS first_time,
-            argMin(inbox.first_event, (inbox.first_time, inbox.first_event)) AS first_event,
-            max(loaded_at) >= fromUnixTimestamp64Milli({fresh:Int64}) AS fresh
+            argMin(inbox.first_event, (inbox.first_time, inbox.first_event)) AS first_event
      FROM {database:Identifier}.identity_inbox AS inbox
      WHERE loaded_at >= fromUnixTimestamp64Milli({from:Int64})
      GROUP BY combo`,
-    { from: fromMs, fresh: freshMs },
+    { from: fromMs },
   )
-  return { edges: rows.map(edgeOf), fresh: rows.filter((row) => Number(row.fresh) === 1).length }
+  return rows.map(edgeOf)
 }
 
 /** The stored component of each of these identifiers that has one. */
@@ -221,6 +213,10 @@ export interface JournalRow {
   /** Persons and quarantined identifiers in the store after the run. */
   readonly persons: number
   readonly quarantined: number
+  /** The journey settings the derived tables were computed with. */
+  readonly derived: string
+  /** The persons whose derived rows the run recomputes. */
+  readonly persons_in_scope: readonly string[]
 }
 
 /**
@@ -237,10 +233,13 @@ export async function readJournal(store: Store): Promise<JournalRow[]> {
     components: string[]
     persons: number
     quarantined: number
+    derived: string
+    persons_in_scope: string[]
   }>(
     store,
     `SELECT version, mode, finished, toUnixTimestamp64Milli(inbox_from) AS inbox_from, rules,
-            arrayMap(c -> toString(c), components) AS components, persons, quarantined
+            arrayMap(c -> toString(c), components) AS components, persons, quarantined, derived,
+            persons_in_scope
      FROM {database:Identifier}.identity_runs
      WHERE version >= (SELECT max(version) FROM {database:Identifier}.identity_runs WHERE finished = 1)
      ORDER BY version, finished`,
@@ -254,6 +253,8 @@ export async function readJournal(store: Store): Promise<JournalRow[]> {
     components: row.components,
     persons: Number(row.persons),
     quarantined: Number(row.quarantined),
+    derived: row.derived,
+    persons_in_scope: row.persons_in_scope,
   }))
 }
 
@@ -268,6 +269,8 @@ export async function writeJournal(
     inboxFrom: number
     rules: string
     components: readonly string[]
+    derived?: string
+    personsInScope?: readonly string[]
     counts: {
       combos: number
       identifiers: number
@@ -291,6 +294,8 @@ export async function writeJournal(
         inbox_from: utcText(row.inboxFrom),
         rules: row.rules,
         components: row.components,
+        derived: row.derived ?? '',
+        persons_in_scope: row.personsInScope ?? [],
       },
     ],
     format: 'JSONEachRow',

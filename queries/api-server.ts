@@ -9,7 +9,8 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify'
-import { derivedViews, refreshDerivedViews } from '../consumers/identity-resolver.ts'
+import { derivedTables } from '../consumers/derived-data.ts'
+import { resolveUnderLease } from '../consumers/identity-scheduler.ts'
 import type { IdentifierHasher } from '../producers/identifier-hashing.ts'
 import { queryRows, type Store } from '../runtime/clickhouse-store.ts'
 import { OmnistitchError, describeError, errorCatalogue, type ErrorCode } from '../runtime/errors.ts'
@@ -59,6 +60,12 @@ export interface ApiServerOptions {
    * options (a reader key for browsers on this machine).
    */
   readonly dashboard?: boolean | DashboardOptions
+  /**
+   * Runs a resolver cycle now (identities, then orders, journeys, persons and daily figures), for `POST
+   * /v1/admin/refresh`: the consumer's scheduler in `start`. Without it the route runs one itself when no consumer holds
+   * the identity lease.
+   */
+  readonly refresh?: (() => Promise<unknown>) | undefined
 }
 
 declare module 'fastify' {
@@ -423,10 +430,10 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
       config: { scope: 'admin', rateLimit: {} },
       schema: {
         description:
-          'Recompute orders, journeys, persons and daily channel figures now, instead of at the next refresh.',
+          'Run a resolver cycle now (identities, then orders, journeys, persons and daily channel figures for what arrived), instead of at the next interval. When another process leads the resolver, nothing is run here (refreshed is empty): it runs at its own next interval.',
         response: {
           200: {
-            description: 'The views refreshed, and how long it took.',
+            description: 'The tables refreshed, and how long it took.',
             type: 'object',
             properties: { refreshed: { type: 'array', items: { type: 'string' } }, seconds: { type: 'number' } },
           },
@@ -443,8 +450,15 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     },
     async () => {
       const started = performance.now()
-      await refreshDerivedViews(options.store)
-      return { refreshed: [...derivedViews], seconds: Number(((performance.now() - started) / 1000).toFixed(3)) }
+      const ran =
+        options.refresh === undefined
+          ? (await resolveUnderLease(options.store, options.logger)) !== undefined
+          : (await options.refresh(), true)
+      // When another process leads the resolver, it refreshes at its next interval: nothing was refreshed here.
+      return {
+        refreshed: ran ? [...derivedTables] : [],
+        seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
+      }
     },
   )
 
