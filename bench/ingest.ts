@@ -115,7 +115,7 @@ const batches = loader.stats.batches
 await loader.stop()
 log(`pipeline: ${loadSeconds.toFixed(1)} s`)
 
-const run = await runIdentityResolution(store, { rules: identityRulesFrom(config), logger, refreshViews: false })
+const run = await runIdentityResolution(store, { rules: identityRulesFrom(config), logger, deriveTables: false })
 const refreshStart = performance.now()
 // The next cycle finds the derived tables never built (the run above left them) and builds them in full.
 await runIdentityResolution(store, { rules: identityRulesFrom(config), logger })

@@ -390,7 +390,8 @@ export async function runIdentityResolution(
   options: {
     rules: IdentityRules
     logger: Logger
-    refreshViews?: boolean
+    /** false leaves the derived tables as they are; the next cycle that derives rebuilds them (default true). */
+    deriveTables?: boolean
     rebuild?: boolean
     inboxMarginMs?: number
   },
@@ -596,7 +597,7 @@ export async function runIdentityResolution(
   // The derived tables: everything after a rebuild or a change of the journey settings; else the persons of the
   // resolved combinations (before and after), of the other combinations loaded (new events of known persons), and of
   // a cycle that died; plus the new events nobody can be named for.
-  const derive = options.refreshViews ?? true
+  const derive = options.deriveTables ?? true
   const journeys = journeyFingerprint((await readStoredSettings(store)).journeys)
   const deriveAll = derive && (rebuild || lastFinished?.derived !== journeys)
   const scopePersons = new Set(changes.scopePersons)

@@ -354,9 +354,9 @@ describe('incremental identity resolution equals a full rebuild after every step
       maxPeople: { device_id: 2 },
       priority: [...defaultIdentityRules.priority],
     })
-    const run = await runIdentityResolution(incremental, { rules, logger: testLogger, refreshViews: false })
+    const run = await runIdentityResolution(incremental, { rules, logger: testLogger, deriveTables: false })
     expect(run.mode).toBe('rebuild')
-    const next = await runIdentityResolution(incremental, { rules, logger: testLogger, refreshViews: false })
+    const next = await runIdentityResolution(incremental, { rules, logger: testLogger, deriveTables: false })
     expect(next.mode).toBe('incremental')
   })
 })
