@@ -46,7 +46,7 @@ describe('cluster mode DDL', () => {
     expect(rendered.join('\n')).toContain('touchpoints_local, cityHash64(channel, toDate(event_time), event_id))')
   })
 
-  it('alters the local and the Distributed table, and creates and drops views on every node', () => {
+  it('alters the local and the Distributed table, and creates and drops views and tables on every node', () => {
     const alters = rendered.filter((sql) => sql.startsWith('ALTER TABLE'))
     expect(alters.length).toBeGreaterThan(0)
     for (const sql of alters) expect(sql).toMatch(/^ALTER TABLE `omnistitch`\.\w+ ON CLUSTER `retail` /)
@@ -61,7 +61,11 @@ describe('cluster mode DDL', () => {
       expect(sql).toMatch(/^CREATE (MATERIALIZED )?VIEW IF NOT EXISTS `omnistitch`\.\w+ ON CLUSTER `retail`\n/)
     const drops = rendered.filter((sql) => sql.startsWith('DROP'))
     expect(drops.length).toBeGreaterThan(0)
-    for (const sql of drops) expect(sql).toMatch(/^DROP VIEW IF EXISTS `omnistitch`\.\w+ ON CLUSTER `retail` SYNC$/)
+    for (const sql of drops)
+      expect(sql).toMatch(/^DROP (VIEW|TABLE) IF EXISTS `omnistitch`\.\w+ ON CLUSTER `retail` SYNC$/)
+    // A table is dropped with its local tables, on every node.
+    expect(drops).toContain('DROP TABLE IF EXISTS `omnistitch`.funnel_events ON CLUSTER `retail` SYNC')
+    expect(drops).toContain('DROP TABLE IF EXISTS `omnistitch`.funnel_events_local ON CLUSTER `retail` SYNC')
   })
 
   it('is valid ClickHouse SQL: the real engine parses every statement', async () => {

@@ -29,7 +29,7 @@ export function quoteIdentifier(name: string): string {
  *   engines can collapse them;
  * - `ALTER TABLE t` alters `t_local` and `t` on every node;
  * - views and refreshable materialized views are created on every node; they read the Distributed tables, so each
- *   node computes from all shards; a view dropped is dropped on every node;
+ *   node computes from all shards; a view dropped is dropped on every node, a table with its `_local` tables;
  * - inserts go to the Distributed table, unchanged.
  */
 export function renderDdl(statement: string, target: DdlTarget): string[] {
@@ -73,6 +73,14 @@ export function renderDdl(statement: string, target: DdlTarget): string[] {
   if (view) return [sql.replace(view[0], `${view[0].trimEnd()} ON CLUSTER ${cluster}\n`)]
   const drop = new RegExp(`^DROP VIEW IF EXISTS ${prefix}\\.(\\w+)$`, 'i').exec(sql)
   if (drop) return [`${sql} ON CLUSTER ${cluster} SYNC`]
+  const dropTable = new RegExp(`^DROP TABLE IF EXISTS ${prefix}\\.(\\w+)$`, 'i').exec(sql)
+  if (dropTable) {
+    const name = dropTable[1] ?? ''
+    return [
+      `DROP TABLE IF EXISTS ${database}.${name} ON CLUSTER ${cluster} SYNC`,
+      `DROP TABLE IF EXISTS ${database}.${name}_local ON CLUSTER ${cluster} SYNC`,
+    ]
+  }
   if (/^INSERT INTO /i.test(sql)) return [sql]
   throw new Error(`cluster mode: no rule for the statement ${sql.slice(0, 80)}`)
 }

@@ -13,8 +13,9 @@ import { hashFor, openTestStore, testLogger, uniqueName } from './helpers.ts'
  * Incremental identity resolution against the full rebuild, its oracle (docs/ARCHITECTURE.md D21). Two databases get
  * the same events and operator actions; after every step one runs an incremental cycle, the other a rebuild, and their
  * identity maps and combinations must be equal row for row. The steps are random (fixed seeds): batches of events with
- * late ones up to 20 days old, logins that merge anonymous histories, shared devices that get quarantined, events
- * with two people's anchors (conflicts), junk values, splits and unsplits, and runs that die halfway through writing.
+ * late ones up to 20 days old and events sent again, logins that merge anonymous histories, shared devices that get
+ * quarantined, events with two people's anchors (conflicts), junk values, splits and unsplits, and runs that die
+ * halfway through writing.
  */
 
 const day = 86_400_000
@@ -227,6 +228,7 @@ describe('incremental identity resolution equals a full rebuild after every step
       await freshPair()
       let now = start + seed
       const runs: ResolutionRun[] = []
+      const sent: TestEvent[] = []
       let stored = 0
       for (let step = 0; step < 16; step++) {
         now += 3_600_000
@@ -245,6 +247,10 @@ describe('incremental identity resolution equals a full rebuild after every step
         } else {
           const events = eventsOf(random, where, now, 20 + Math.floor(random() * 60))
           stored += events.length
+          // A producer's retry: a few earlier events sent again, the same events loaded a second time.
+          const resent = sent.length > 0 && random() < 0.4 ? 1 + Math.floor(random() * 4) : 0
+          for (let i = 0; i < resent; i++) events.push(sent[Math.floor(random() * sent.length)] as TestEvent)
+          sent.push(...events)
           for (const store of [incremental, rebuilt]) await storeTouchpoints(store, events)
         }
         if (step > 0 && action > 0.85) {
