@@ -36,10 +36,10 @@ export const derivedTables = [
 type DerivedTable = (typeof derivedTables)[number]
 
 /**
- * The layout of the derived tables (migration 0011 recreated them empty, sorted by person): part of the fingerprint, so
- * that the first cycle on a store whose tables were laid out anew rebuilds them.
+ * The layout of the derived tables (migrations 0011 and 0012 recreated them empty): part of the fingerprint, so that the
+ * first cycle on a store whose tables were laid out anew rebuilds them.
  */
-const derivedLayout = 2
+const derivedLayout = 3
 
 /** A fingerprint of the journey settings and the tables' layout: a cycle whose fingerprint differs rebuilds. */
 export function journeyFingerprint(settings: JourneySettings): string {
@@ -263,7 +263,7 @@ SELECT
     toString(assumeNotNull(previous_channel)) AS from_channel,
     toString(channel) AS to_channel,
     count() AS transitions,
-    quantileState(0.5)(dateDiff('second', assumeNotNull(previous_time), event_time)) AS seconds,
+    arraySort(groupArray(dateDiff('second', assumeNotNull(previous_time), event_time))) AS seconds,
     sipHash64(person_id) AS person_key
 FROM
 (

@@ -122,13 +122,13 @@ describe('the omnistitch command', () => {
     expect(first.code).toBe(0)
     expect(JSON.parse(first.stdout)).toMatchObject({
       database: 'omnistitch',
-      applied: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+      applied: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
       alreadyApplied: [],
     })
     const second = await runCli(['migrate'], { OMNISTITCH_DATA_DIR: dataDir, CLICKHOUSE_URL: '' })
     expect(JSON.parse(second.stdout)).toMatchObject({
       applied: [],
-      alreadyApplied: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+      alreadyApplied: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
     })
   })
 

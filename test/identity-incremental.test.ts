@@ -169,15 +169,13 @@ async function identityState(store: Store) {
   return { map, combos }
 }
 
-/** Every derived table, row for row (a median's state by its value), in one order. */
+/** Every derived table, row for row, in one order. */
 async function derivedState(store: Store) {
   const state: Record<string, Record<string, unknown>[]> = {}
   for (const table of derivedTables) {
-    const columns =
-      table === 'channel_transition_days' ? '* EXCEPT (seconds), finalizeAggregation(seconds) AS median' : '*'
     state[table] = await queryRows<Record<string, unknown>>(
       store,
-      `SELECT ${columns} FROM {database:Identifier}.${table} ORDER BY ALL`,
+      `SELECT * FROM {database:Identifier}.${table} ORDER BY ALL`,
     )
   }
   return state

@@ -65,17 +65,24 @@ FROM
         path_nulls
     FROM
     (
-        SELECT
-            if(empty({channels:Array(String)}), path,
-                arrayFilter((step, channel) -> has({channels:Array(String)}, channel), path, path_channels)) AS kept,
-            if({collapse_repeats:UInt8} = 1, arrayCompact(kept), kept) AS p,
-            conversions AS path_conversions,
-            toFloat64(value) AS path_value,
-            nulls AS path_nulls
-        FROM {database:Identifier}.journey_path_days
-        WHERE group_by = {group_by:String}
-          AND day >= toDate({from:DateTime64(3)})
-          AND day < toDate({to:DateTime64(3)})
+        -- One row per distinct path first (the table has one per person and day): the steps below are done per path.
+        SELECT p, sum(conversions) AS path_conversions, toFloat64(sum(value)) AS path_value, sum(nulls) AS path_nulls
+        FROM
+        (
+            SELECT
+                if(empty({channels:Array(String)}), path,
+                    arrayFilter((step, channel) -> has({channels:Array(String)}, channel), path, path_channels))
+                    AS kept,
+                if({collapse_repeats:UInt8} = 1, arrayCompact(kept), kept) AS p,
+                conversions,
+                value,
+                nulls
+            FROM {database:Identifier}.journey_path_days
+            WHERE group_by = {group_by:String}
+              AND day >= toDate({from:DateTime64(3)})
+              AND day < toDate({to:DateTime64(3)})
+        )
+        GROUP BY p
     )
     WHERE notEmpty(p)
 )
