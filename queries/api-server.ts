@@ -66,6 +66,8 @@ export interface ApiServerOptions {
    * the identity lease.
    */
   readonly refresh?: (() => Promise<unknown>) | undefined
+  /** How long at least between two background refits of one predictive LTV range (default a minute; D28). */
+  readonly ltvRefitMs?: number
 }
 
 declare module 'fastify' {
@@ -420,7 +422,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   registerPersonRoute(app, metricsStore, options.hasher, metricQuerySettings)
   registerPathAndFunnelRoutes(app, metricsStore, metricQuerySettings)
   registerLtvRoute(app, metricsStore, metricQuerySettings)
-  registerPredictiveLtvRoute(app, metricsStore, metricQuerySettings)
+  registerPredictiveLtvRoute(app, metricsStore, metricQuerySettings, options.ltvRefitMs)
   registerOverviewRoute(app, metricsStore, metricQuerySettings)
   registerPipelineHealthRoute(app, metricsStore, metricQuerySettings, options.metrics)
 

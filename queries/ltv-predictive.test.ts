@@ -1,7 +1,7 @@
 import { tableFromIPC } from 'apache-arrow'
 import { parse } from 'csv-parse/sync'
 import type { FastifyInstance } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { drawHistories } from '../test/fixtures/customers.ts'
 import { eventAt, webOrder } from '../test/fixtures/events.ts'
 import { asReader, testHasher, testLogger } from '../test/helpers.ts'
@@ -9,7 +9,7 @@ import { apiOnEvents, storeEvents } from '../test/api-fixture.ts'
 import { defaultIdentityRules } from '../consumers/identity-graph.ts'
 import { runIdentityResolution } from '../consumers/identity-resolver.ts'
 import type { Store } from '../runtime/clickhouse-store.ts'
-import { predictionFor, type PredictedCustomer, type PredictedSegment } from './ltv-route.ts'
+import { predictionFor, refitEveryMs, type PredictedCustomer, type PredictedSegment } from './ltv-route.ts'
 import { fitBgNbd, fitGammaGamma, type CustomerSummary } from './models/ltv.ts'
 
 const day = 86_400_000
@@ -88,7 +88,8 @@ describe('predictive LTV over orders stored in the real ClickHouse engine', () =
   const get = (query: string) => app.inject({ url: `/v1/ltv/predictive?${query}`, headers: asReader })
 
   beforeAll(async () => {
-    ;({ app, store, close } = await apiOnEvents(events))
+    // Refits as soon as the rows change (a running pipeline waits a minute between two: D28).
+    ;({ app, store, close } = await apiOnEvents(events, { ltvRefitMs: 0 }))
   })
 
   afterAll(async () => {
@@ -165,10 +166,11 @@ describe('predictive LTV over orders stored in the real ClickHouse engine', () =
     ])
   })
 
-  it('fits again once the data changes (another purchase of a customer)', async () => {
-    const fitOf = async () => (await get(range)).json<{ fit: { bgnbd: { loglik: number } } }>().fit.bgnbd.loglik
-    const before = await fitOf()
-    expect(await fitOf()).toBe(before)
+  it('fits again once the data changes (another purchase of a customer), answering the old fit meanwhile', async () => {
+    type Answer = { fit: { bgnbd: { loglik: number }; stale: boolean; fitted_at: string } }
+    const fitOf = async () => (await get(range)).json<Answer>().fit
+    const before = (await fitOf()).bgnbd.loglik
+    expect(await fitOf()).toMatchObject({ bgnbd: { loglik: before }, stale: false })
     const { customer, days } = histories[1] as (typeof histories)[number]
     const when = yearStart + ((days[0] as [number, number])[0] + 1) * day + 18 * 3_600_000
     const identifiers = { customer_id: customer, order_id: `${customer}-extra` }
@@ -177,7 +179,10 @@ describe('predictive LTV over orders stored in the real ClickHouse engine', () =
       eventAt('order', when + 60_000, { ...webOrder, event_type: 'order_paid', amount_minor: 150_000, identifiers }),
     ])
     await runIdentityResolution(store, { rules: defaultIdentityRules, logger: testLogger })
-    expect(await fitOf()).not.toBe(before)
+    // The first answer after the change is the old fit, marked stale; the refit it started gives the next ones.
+    expect(await fitOf()).toMatchObject({ bgnbd: { loglik: before }, stale: true })
+    await vi.waitFor(async () => expect((await fitOf()).stale).toBe(false), { timeout: 10_000, interval: 100 })
+    expect((await fitOf()).bgnbd.loglik).not.toBe(before)
   })
 
   it('values a longer horizon more, and a higher discount rate less', async () => {
@@ -240,22 +245,46 @@ describe('predictionFor', () => {
   })
   const options = { horizonDays: 365, annualDiscountRate: 0.1 }
 
-  it('reads and fits the rows once per digest and options, and again when either changes', async () => {
+  it('reads and fits the rows once per digest and options, and fits again for other options', async () => {
     let reads = 0
     const load = async () => {
       reads += 1
       return rows
     }
-    const first = await predictionFor('digest-a', options, load)
-    expect(await predictionFor('digest-a', options, load)).toBe(first)
+    const first = await predictionFor('range-1', 'digest-a', options, load)
+    expect(first.stale).toBe(false)
+    expect((await predictionFor('range-1', 'digest-a', options, load)).prediction).toBe(first.prediction)
     expect(reads).toBe(1)
-    expect(await predictionFor('digest-b', options, load)).not.toBe(first)
-    expect(await predictionFor('digest-a', { ...options, horizonDays: 180 }, load)).not.toBe(first)
-    expect(reads).toBe(3)
-    expect(first.observedUntil).toBe('2027-02-04 00:00:00.000')
-    expect(first.customers.map((customer) => customer.clv)).toEqual(
-      [...first.customers.map((customer) => customer.clv)].sort((x, y) => y - x),
+    const other = await predictionFor('range-1', 'digest-a', { ...options, horizonDays: 180 }, load)
+    expect(other.prediction).not.toBe(first.prediction)
+    expect(reads).toBe(2)
+    expect(first.prediction.observedUntil).toBe('2027-02-04 00:00:00.000')
+    expect(first.prediction.customers.map((customer) => customer.clv)).toEqual(
+      [...first.prediction.customers.map((customer) => customer.clv)].sort((x, y) => y - x),
     )
+  })
+
+  it('answers changed rows with the fit it has, marked stale, and refits in the background at most once a minute', async () => {
+    let clock = 1_000_000
+    const now = () => clock
+    let reads = 0
+    const load = async () => {
+      reads += 1
+      return rows
+    }
+    const first = await predictionFor('range-2', 'digest-a', options, load, { now })
+    // Changed rows within the minute: the kept fit, stale, and no refit yet.
+    clock += refitEveryMs / 2
+    const early = await predictionFor('range-2', 'digest-b', options, load, { now })
+    expect([early.prediction, early.stale, reads]).toEqual([first.prediction, true, 1])
+    // After the minute: still the kept fit at once, while the refit runs.
+    clock += refitEveryMs
+    const due = await predictionFor('range-2', 'digest-b', options, load, { now })
+    expect([due.prediction, due.stale, reads]).toEqual([first.prediction, true, 2])
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const refitted = await predictionFor('range-2', 'digest-b', options, load, { now })
+    expect(refitted.prediction).not.toBe(first.prediction)
+    expect([refitted.stale, refitted.fittedAt, reads]).toEqual([false, clock, 2])
   })
 
   it('keeps no failed fit: the next request with the same digest tries again', async () => {
@@ -264,8 +293,8 @@ describe('predictionFor', () => {
       reads += 1
       return rows.slice(0, 5)
     }
-    await expect(predictionFor('digest-few', options, few)).rejects.toThrow(/at least/)
-    await expect(predictionFor('digest-few', options, few)).rejects.toThrow(/at least/)
+    await expect(predictionFor('range-3', 'digest-few', options, few)).rejects.toThrow(/at least/)
+    await expect(predictionFor('range-3', 'digest-few', options, few)).rejects.toThrow(/at least/)
     expect(reads).toBe(2)
   })
 })
