@@ -90,13 +90,19 @@ const { topics, producer } = await openBenchTopics(kafka, {
 // already keeps (omnistitch_identity_run_seconds: resolver run and view refresh); its timer is wrapped here to keep
 // each cycle's duration rather than the histogram's buckets.
 const metrics = createPipelineMetrics({ defaultMetrics: false })
-const cycles: { began: number; seconds: number }[] = []
+const cycles: { began: number; seconds: number; heapGrowth: number }[] = []
+/** The cycle under way: the Node heap when it began and the most seen since (sampled below). */
+let cycleHeap: { atStart: number; peak: number } | undefined
 const startTimer = metrics.identitySeconds.startTimer.bind(metrics.identitySeconds)
 metrics.identitySeconds.startTimer = (labels) => {
   const began = performance.now()
+  const heap = process.memoryUsage().heapUsed
+  cycleHeap = { atStart: heap, peak: heap }
   const stop = startTimer(labels)
   return (more) => {
-    cycles.push({ began, seconds: (performance.now() - began) / 1000 })
+    const heapGrowth = Math.max(0, (cycleHeap?.peak ?? heap) - heap)
+    cycleHeap = undefined
+    cycles.push({ began, seconds: (performance.now() - began) / 1000, heapGrowth })
     return stop(more)
   }
 }
@@ -223,14 +229,16 @@ const calling = (async () => {
   }
 })()
 
-// The resolver runs in this process, beside the loader, the API and the engine: the process's memory is sampled.
+// The resolver runs in this process, beside the loader, the API and the engine: the process's memory is sampled, and
+// what the Node heap grows by while a cycle runs (the resolver's working set, plus whatever the loader holds meanwhile).
 let peakRss = 0
 let peakHeap = 0
 const sampler = setInterval(() => {
   const memory = process.memoryUsage()
   peakRss = Math.max(peakRss, memory.rss)
   peakHeap = Math.max(peakHeap, memory.heapUsed)
-}, 500)
+  if (cycleHeap !== undefined) cycleHeap.peak = Math.max(cycleHeap.peak, memory.heapUsed)
+}, 100)
 const progress = setInterval(() => {
   const seen = probes.length - unseen().length
   log(
@@ -330,7 +338,18 @@ process.stdout.write(
     api: apiFigures,
     // The resolver runs in this process beside the loader, the API and the embedded engine: these are the process's.
     resolver_peak_rss_mb: mb(peakRss),
-    resolver_peak_rss_scope: 'whole process (resolver, loader, API, embedded ClickHouse), sampled every 0.5 s live',
+    resolver_peak_rss_scope: 'whole process (resolver, loader, API, embedded ClickHouse), sampled every 0.1 s live',
+    // What a cycle adds to the Node heap, from its start to its highest sample: the resolver's own memory.
+    resolver_heap_growth_p95_mb:
+      cycles.length === 0
+        ? null
+        : mb(
+            percentile(
+              cycles.map((c) => c.heapGrowth).sort((x, y) => x - y),
+              0.95,
+            ),
+          ),
+    resolver_heap_growth_max_mb: cycles.length === 0 ? null : mb(Math.max(...cycles.map((c) => c.heapGrowth))),
     node_heap_peak_mb: mb(peakHeap),
     process_max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     traffic: {
