@@ -1,13 +1,14 @@
 // Freshness of the live pipeline on a large store: how long after an event is produced a reader of the API sees it,
-// how long each refresh cycle (identity run and view refresh) takes, and how fast the API answers meanwhile. The
-// baseline for issue 19 (incremental identities and journeys). The last line printed is one JSON object.
+// how long each refresh cycle (identity run and derived tables) takes, how fast the API answers meanwhile, and memory:
+// the process's, and the Node heap a cycle adds (the resolver's working set). For issue 19 (incremental identities and
+// journeys). The last line printed is one JSON object.
 //   npm run bench:freshness -- [--events 1000000] [--days 180] [--rate 2000] [--minutes 10] [--data-dir DIR]
 //                              [--probe-seconds 10] [--drain-seconds 300]
 // A store of --events simulated events is loaded as bench:api loads one (bench/loaded-store.ts; --data-dir keeps it
 // for the next run, which then also holds this run's live events), its history ending today. Then, in this one
 // process (embedded chDB binds a data directory to one process), the pipeline runs as `omnistitch start` wires it:
-// a local Kafka broker, the touchpoint loader, the identity scheduler (resolver and view refresh every
-// OMNISTITCH_IDENTITY_INTERVAL_SECONDS while rows arrive, the views also on their own schedule) and the API server.
+// a local Kafka broker, the touchpoint loader, the identity scheduler (a resolver cycle, identities then the derived
+// tables, every OMNISTITCH_IDENTITY_INTERVAL_SECONDS while rows arrive) and the API server.
 // Live traffic (bench/live-traffic.ts) is produced through the broker at --rate events/s for --minutes: new and
 // returning customers, a share of them late. About every --probe-seconds a probe (bench/freshness-probes.ts) is sent
 // and polled every second until it is visible in GET /v1/persons/{id} and in the day's GET /v1/attribution; after
