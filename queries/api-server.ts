@@ -17,6 +17,7 @@ import { OmnistitchError, describeError, errorCatalogue, type ErrorCode } from '
 import type { Logger } from '../runtime/logger.ts'
 import type { Registry } from 'prom-client'
 import { apiKeyOf, authorize, type ApiScope } from './api-keys.ts'
+import { registerAnswerCache } from './answer-cache.ts'
 import { registerAttributionRoute } from './attribution-route.ts'
 import { registerChannelSwitchRoute } from './channel-switch-route.ts'
 import { registerDashboard, type DashboardOptions } from '../dashboards/server.ts'
@@ -68,6 +69,8 @@ export interface ApiServerOptions {
   readonly refresh?: (() => Promise<unknown>) | undefined
   /** How long at least between two background refits of one predictive LTV range (default a minute; D28). */
   readonly ltvRefitMs?: number
+  /** Whole-day metric answers kept per data version (queries/answer-cache.ts; default on). */
+  readonly answerCache?: boolean
 }
 
 declare module 'fastify' {
@@ -288,6 +291,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   })
 
   app.addHook('preHandler', async (request) => refuseNonFiniteNumbers(request))
+  if (options.answerCache !== false) registerAnswerCache(app, metricsStore, metricQuerySettings)
 
   app.setErrorHandler((error: FastifyError, request, reply) => answerError(error, request, reply, bodyLimit))
   app.setNotFoundHandler((request, reply) => {
