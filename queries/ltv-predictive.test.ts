@@ -9,7 +9,8 @@ import { apiOnEvents, storeEvents } from '../test/api-fixture.ts'
 import { defaultIdentityRules } from '../consumers/identity-graph.ts'
 import { runIdentityResolution } from '../consumers/identity-resolver.ts'
 import type { Store } from '../runtime/clickhouse-store.ts'
-import { predictionFor, refitEveryMs, type PredictedCustomer, type PredictedSegment } from './ltv-route.ts'
+import type { PredictedCustomer, PredictedSegment } from './ltv-prediction.ts'
+import { predictionFor, refitEveryMs } from './ltv-route.ts'
 import { fitBgNbd, fitGammaGamma, type CustomerSummary } from './models/ltv.ts'
 
 const day = 86_400_000
@@ -281,8 +282,15 @@ describe('predictionFor', () => {
     clock += refitEveryMs
     const due = await predictionFor('range-2', 'digest-b', options, load, { now })
     expect([due.prediction, due.stale, reads]).toEqual([first.prediction, true, 2])
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    const refitted = await predictionFor('range-2', 'digest-b', options, load, { now })
+    // The refit runs in a worker thread; once it is in, the same request gets it.
+    const refitted = await vi.waitFor(
+      async () => {
+        const answer = await predictionFor('range-2', 'digest-b', options, load, { now })
+        expect(answer.stale).toBe(false)
+        return answer
+      },
+      { timeout: 20_000, interval: 50 },
+    )
     expect(refitted.prediction).not.toBe(first.prediction)
     expect([refitted.stale, refitted.fittedAt, reads]).toEqual([false, clock, 2])
   })
