@@ -87,4 +87,19 @@ describe('whole-day metric answers kept per data version', () => {
     expect(after.headers['x-omnistitch-cache']).toBe('miss')
     expect(after.body).not.toBe(before.body)
   })
+
+  it('answers without the cache when the data version cannot be read', async () => {
+    const url = `/v1/channel-switch?${days}`
+    await get(url)
+    expect((await get(url)).headers['x-omnistitch-cache']).toBe('hit')
+    const rename = (from: string, to: string) =>
+      store.client.command({ query: `RENAME TABLE ${store.database}.${from} TO ${store.database}.${to}` })
+    await rename('identity_runs', 'identity_runs_away')
+    try {
+      const answer = await get(url)
+      expect([answer.statusCode, answer.headers['x-omnistitch-cache']]).toEqual([200, undefined])
+    } finally {
+      await rename('identity_runs_away', 'identity_runs')
+    }
+  })
 })

@@ -70,12 +70,17 @@ export function registerAnswerCache(
   app.addHook('preHandler', async (request, reply) => {
     const key = keyOf(request)
     if (key === undefined) return undefined
+    // Without a version nothing is kept or served: the route answers as it would without the cache.
     const [version] = await queryRows<{ cycle: string; costs: string; cost_rows: string }>(
       store,
       versionSql,
       {},
       settings,
-    )
+    ).catch((error: unknown) => {
+      request.log.warn({ err: error }, 'answer cache: data version not read')
+      return []
+    })
+    if (version === undefined) return undefined
     const versioned = `${version?.cycle ?? ''}/${version?.costs ?? ''}/${version?.cost_rows ?? ''}\n${key}`
     const answer = kept.get(versioned)
     if (answer === undefined) {
